@@ -1,0 +1,171 @@
+//! Typed errors: each variant names the rule of W3C Trace Context it enforces.
+
+use std::fmt;
+
+/// Why a `traceparent` (or a set of trace context headers) was not accepted.
+///
+/// Every variant maps to one rule of
+/// [W3C Trace Context §3.2](https://www.w3.org/TR/trace-context-2/#traceparent-header).
+/// A request whose `traceparent` fails any rule starts a new trace, and its
+/// `tracestate` is not parsed.
+///
+/// ```
+/// use tower_trace_context::{ParseError, TraceParent};
+///
+/// let err = TraceParent::parse(b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").unwrap_err();
+/// assert_eq!(err, ParseError::InvalidTraceId);
+/// assert_eq!(err.to_string(), "traceparent: trace-id is not 32 lowercase hex digits");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The request carries no `traceparent` field.
+    Missing,
+    /// The request carries two or more `traceparent` fields (§3.2: a vendor
+    /// MUST treat more than one as invalid).
+    Duplicate,
+    /// The version is not two lowercase hex digits.
+    InvalidVersion,
+    /// The version is `ff`, which the specification forbids.
+    ForbiddenVersion,
+    /// The value is shorter than the 55 bytes every version needs.
+    TooShort,
+    /// A version `00` value carries bytes after the flags, or a higher
+    /// version's 56th byte is not `-`.
+    TrailingData,
+    /// A `-` is missing at byte 2, 35 or 52.
+    MissingDash,
+    /// The trace-id is not 32 lowercase hex digits.
+    InvalidTraceId,
+    /// The trace-id is all zeros.
+    ZeroTraceId,
+    /// The parent-id is not 16 lowercase hex digits.
+    InvalidParentId,
+    /// The parent-id is all zeros.
+    ZeroParentId,
+    /// The trace-flags are not two lowercase hex digits.
+    InvalidFlags,
+}
+
+impl ParseError {
+    /// A short, stable, machine-friendly name for the rule (for logs and
+    /// metrics labels).
+    ///
+    /// ```
+    /// use tower_trace_context::ParseError;
+    /// assert_eq!(ParseError::Duplicate.as_str(), "duplicate");
+    /// ```
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Duplicate => "duplicate",
+            Self::InvalidVersion => "invalid_version",
+            Self::ForbiddenVersion => "forbidden_version",
+            Self::TooShort => "too_short",
+            Self::TrailingData => "trailing_data",
+            Self::MissingDash => "missing_dash",
+            Self::InvalidTraceId => "invalid_trace_id",
+            Self::ZeroTraceId => "zero_trace_id",
+            Self::InvalidParentId => "invalid_parent_id",
+            Self::ZeroParentId => "zero_parent_id",
+            Self::InvalidFlags => "invalid_flags",
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = match self {
+            Self::Missing => "no traceparent field",
+            Self::Duplicate => "more than one traceparent field",
+            Self::InvalidVersion => "version is not 2 lowercase hex digits",
+            Self::ForbiddenVersion => "version ff is forbidden",
+            Self::TooShort => "shorter than 55 bytes",
+            Self::TrailingData => {
+                "data after trace-flags (not allowed for version 00; must start with '-' otherwise)"
+            }
+            Self::MissingDash => "'-' expected at bytes 2, 35 and 52",
+            Self::InvalidTraceId => "trace-id is not 32 lowercase hex digits",
+            Self::ZeroTraceId => "trace-id is all zeros",
+            Self::InvalidParentId => "parent-id is not 16 lowercase hex digits",
+            Self::ZeroParentId => "parent-id is all zeros",
+            Self::InvalidFlags => "trace-flags are not 2 lowercase hex digits",
+        };
+        write!(f, "traceparent: {rule}")
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Why a `tracestate` was discarded (the `traceparent` is kept).
+///
+/// Rules from [W3C Trace Context §3.3](https://www.w3.org/TR/trace-context-2/#tracestate-header).
+/// `member` counts non-empty list members from 0, across all `tracestate`
+/// fields combined in order.
+///
+/// ```
+/// use tower_trace_context::{TraceStateError, TraceStateView};
+///
+/// let err = TraceStateView::parse("a=1,B=2").unwrap_err();
+/// assert_eq!(err, TraceStateError::InvalidKey { member: 1 });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TraceStateError {
+    /// More than 32 list members.
+    TooManyMembers,
+    /// A member has no `=`.
+    MissingEquals {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A key breaks `(lcalpha / DIGIT) 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@")`.
+    InvalidKey {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A value is empty, longer than 256 characters, ends in a space, or has a
+    /// character outside printable ASCII or a `,` / `=`.
+    InvalidValue {
+        /// Index of the offending member.
+        member: u8,
+    },
+}
+
+impl TraceStateError {
+    /// A short, stable name for the rule.
+    ///
+    /// ```
+    /// use tower_trace_context::TraceStateError;
+    /// assert_eq!(TraceStateError::TooManyMembers.as_str(), "too_many_members");
+    /// ```
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::TooManyMembers => "too_many_members",
+            Self::MissingEquals { .. } => "missing_equals",
+            Self::InvalidKey { .. } => "invalid_key",
+            Self::InvalidValue { .. } => "invalid_value",
+        }
+    }
+}
+
+impl fmt::Display for TraceStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyMembers => f.write_str("tracestate: more than 32 list members"),
+            Self::MissingEquals { member } => {
+                write!(f, "tracestate: member {member} has no '='")
+            }
+            Self::InvalidKey { member } => {
+                write!(f, "tracestate: member {member} has an invalid key")
+            }
+            Self::InvalidValue { member } => {
+                write!(f, "tracestate: member {member} has an invalid value")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TraceStateError {}

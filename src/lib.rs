@@ -1,0 +1,54 @@
+//! Tower middleware that joins browser and backend into one W3C distributed trace.
+//!
+//! This release holds the foundation every layer builds on: a strict,
+//! zero-allocation parser and encoder for the W3C Trace Context headers
+//! `traceparent` and `tracestate`, and the bridge to OpenTelemetry
+//! ([`extract`], [`inject`] and [`TraceContextPropagator`]).
+//!
+//! # Quick start
+//!
+//! ```
+//! use http::HeaderMap;
+//! use opentelemetry::trace::TraceContextExt;
+//! use tower_trace_context::{TRACEPARENT, TRACESTATE, TraceContextHeaders, extract, inject};
+//!
+//! let mut incoming = HeaderMap::new();
+//! incoming.insert(TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse()?);
+//! incoming.insert(TRACESTATE, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".parse()?);
+//!
+//! // Zero-allocation view of the headers ...
+//! let parsed = TraceContextHeaders::from_headers(&incoming)?;
+//! assert_eq!(parsed.tracestate().get("congo"), Some("t61rcWkgMzE"));
+//!
+//! // ... or straight to an OpenTelemetry context.
+//! let cx = extract(&incoming);
+//! assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+//!
+//! let mut outgoing = HeaderMap::new();
+//! inject(&cx, &mut outgoing);
+//! assert_eq!(outgoing[TRACESTATE], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What "strict" means
+//!
+//! Every rule of W3C Trace Context Level 1 and the Level 2 additions is
+//! enforced: exact length for version `00`, lowercase hex only, no all-zero
+//! ids, `ff` rejected, future versions parsed by their first 55 bytes, two
+//! `traceparent` fields rejected, all `tracestate` fields combined, the
+//! Level 2 key grammar, and a `tracestate` with any invalid member or more
+//! than 32 members discarded as a whole. Errors say which rule failed
+//! ([`ParseError`], [`TraceStateError`]).
+
+mod context;
+mod error;
+mod headers;
+mod hex;
+mod traceparent;
+mod tracestate;
+
+pub use context::{TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject};
+pub use error::{ParseError, TraceStateError};
+pub use headers::{TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE};
+pub use traceparent::{TRACEPARENT_LEN, TraceParent};
+pub use tracestate::{DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView};

@@ -1,0 +1,769 @@
+//! The `tracestate` header: a zero-allocation validating view over every
+//! field of a request, and an owned list for outgoing use.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use opentelemetry::trace::TraceState;
+
+use crate::error::TraceStateError;
+use crate::headers::TRACESTATE;
+
+/// At most this many list members (W3C Trace Context §3.3.1).
+pub const MAX_MEMBERS: usize = 32;
+/// Longest key and longest value, in characters.
+const MAX_KEY_LEN: usize = 256;
+const MAX_VALUE_LEN: usize = 256;
+/// Default size limit when writing `tracestate`: at least 512 characters must survive.
+pub const DEFAULT_TRACESTATE_LIMIT: usize = 512;
+/// Members longer than this are dropped first when truncating.
+const LONG_MEMBER: usize = 128;
+
+const KEY_FIRST: u8 = 1;
+const KEY_REST: u8 = 2;
+const VALUE: u8 = 4;
+
+/// Character classes of the Level 2 key and value grammars.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x20;
+    while b <= 0x7e {
+        if b != b',' as usize && b != b'=' as usize {
+            t[b] |= VALUE;
+        }
+        b += 1;
+    }
+    let mut b = b'a' as usize;
+    while b <= b'z' as usize {
+        t[b] |= KEY_FIRST | KEY_REST;
+        b += 1;
+    }
+    let mut b = b'0' as usize;
+    while b <= b'9' as usize {
+        t[b] |= KEY_FIRST | KEY_REST;
+        b += 1;
+    }
+    t[b'_' as usize] |= KEY_REST;
+    t[b'-' as usize] |= KEY_REST;
+    t[b'*' as usize] |= KEY_REST;
+    t[b'/' as usize] |= KEY_REST;
+    t[b'@' as usize] |= KEY_REST;
+    t
+};
+
+/// Where the fields of a view live.
+#[derive(Clone, Copy)]
+enum Lines<'a> {
+    /// One field (or none: an empty slice).
+    One(&'a [u8]),
+    /// Several `tracestate` fields of a header map.
+    Map(&'a HeaderMap),
+    /// Several fields as strings (from an OpenTelemetry `Extractor`).
+    Strs(&'a [&'a str]),
+}
+
+enum LineIter<'a> {
+    One(Option<&'a [u8]>),
+    Map(http::header::ValueIter<'a, HeaderValue>),
+    Strs(std::slice::Iter<'a, &'a str>),
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            LineIter::One(line) => line.take(),
+            LineIter::Map(values) => values.next().map(HeaderValue::as_bytes),
+            LineIter::Strs(strs) => strs.next().map(|s| s.as_bytes()),
+        }
+    }
+}
+
+impl<'a> Lines<'a> {
+    fn iter(self) -> LineIter<'a> {
+        match self {
+            Lines::One(line) => LineIter::One(Some(line)),
+            Lines::Map(map) => LineIter::Map(map.get_all(TRACESTATE).into_iter()),
+            Lines::Strs(strs) => LineIter::Strs(strs.iter()),
+        }
+    }
+}
+
+/// Splits list members out of a sequence of fields: comma-separated, OWS
+/// trimmed, empty members skipped.
+struct Members<'a> {
+    lines: LineIter<'a>,
+    rest: &'a [u8],
+}
+
+impl<'a> Members<'a> {
+    fn new(lines: Lines<'a>) -> Self {
+        Self {
+            lines: lines.iter(),
+            rest: &[],
+        }
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.rest.is_empty() {
+                self.rest = self.lines.next()?;
+                continue;
+            }
+            let (member, rest) = match self.rest.iter().position(|&b| b == b',') {
+                Some(comma) => (&self.rest[..comma], &self.rest[comma + 1..]),
+                None => (self.rest, &[][..]),
+            };
+            self.rest = rest;
+            let member = crate::traceparent::trim_ows(member);
+            if !member.is_empty() {
+                return Some(member);
+            }
+        }
+    }
+}
+
+/// Validates one trimmed member; returns the position of `=` and a hash of the key.
+#[inline]
+fn validate_member(member: &[u8], index: u8) -> Result<(usize, u64), TraceStateError> {
+    let eq = member
+        .iter()
+        .position(|&b| b == b'=')
+        .ok_or(TraceStateError::MissingEquals { member: index })?;
+    let (key, value) = (&member[..eq], &member[eq + 1..]);
+    let hash = validate_key(key).ok_or(TraceStateError::InvalidKey { member: index })?;
+    if !valid_value(value) {
+        return Err(TraceStateError::InvalidValue { member: index });
+    }
+    Ok((eq, hash))
+}
+
+/// Checks the Level 2 key grammar; returns an FNV-1a hash of the key.
+#[inline]
+fn validate_key(key: &[u8]) -> Option<u64> {
+    let (&first, rest) = key.split_first()?;
+    if key.len() > MAX_KEY_LEN || CLASS[first as usize] & KEY_FIRST == 0 {
+        return None;
+    }
+    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ u64::from(first);
+    hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut bad = 0u8;
+    for &b in rest {
+        bad |= !CLASS[b as usize] & KEY_REST;
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (bad == 0).then_some(hash)
+}
+
+/// Checks the value grammar: 1..=256 printable ASCII except `,` and `=`,
+/// not ending in a space.
+#[inline]
+fn valid_value(value: &[u8]) -> bool {
+    let ok = value
+        .iter()
+        .fold(VALUE, |acc, &b| acc & CLASS[b as usize] & VALUE);
+    ok != 0 && !value.is_empty() && value.len() <= MAX_VALUE_LEN && value.last() != Some(&b' ')
+}
+
+fn as_str(bytes: &[u8]) -> &str {
+    // Validated members are ASCII, so this never takes the fallback.
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A validated, borrowed view of a `tracestate` spread over any number of
+/// header fields. Creating and iterating it allocates nothing.
+///
+/// All fields are combined in order (RFC 9110 §5.3); empty members are
+/// skipped; keys follow the Level 2 grammar; more than 32 members or any
+/// invalid member discards the whole `tracestate`. A duplicate key is kept
+/// once, at its first position.
+///
+/// ```
+/// use http::HeaderMap;
+/// use tower_trace_context::{TRACESTATE, TraceStateView};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append(TRACESTATE, "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7".parse()?);
+/// headers.append(TRACESTATE, "tenant@vendor=1,congo=dup".parse()?);
+/// let view = TraceStateView::from_headers(&headers)?;
+/// let members: Vec<_> = view.iter().collect();
+/// assert_eq!(
+///     members,
+///     [("congo", "t61rcWkgMzE"), ("rojo", "00f067aa0ba902b7"), ("tenant@vendor", "1")]
+/// );
+/// assert_eq!(view.get("rojo"), Some("00f067aa0ba902b7"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct TraceStateView<'a> {
+    lines: Lines<'a>,
+    /// Members, counting duplicates.
+    members: u8,
+    /// Bit `i` set: member `i` repeats an earlier key.
+    duplicates: u32,
+}
+
+impl<'a> TraceStateView<'a> {
+    /// A view with no members.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// assert!(TraceStateView::empty().is_empty());
+    /// ```
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self {
+            lines: Lines::One(&[]),
+            members: 0,
+            duplicates: 0,
+        }
+    }
+
+    /// Validates a single `tracestate` field value.
+    ///
+    /// ```
+    /// # use tower_trace_context::{TraceStateError, TraceStateView};
+    /// let view = TraceStateView::parse("foo=1 \t, bar= 2")?;
+    /// assert_eq!(view.iter().collect::<Vec<_>>(), [("foo", "1"), ("bar", " 2")]);
+    /// assert_eq!(TraceStateView::parse("foo"), Err(TraceStateError::MissingEquals { member: 0 }));
+    /// # Ok::<(), TraceStateError>(())
+    /// ```
+    pub fn parse<S: AsRef<[u8]> + ?Sized>(field: &'a S) -> Result<Self, TraceStateError> {
+        Self::validate(Lines::One(field.as_ref()))
+    }
+
+    /// Validates every `tracestate` field of `headers`, combined in order.
+    /// A map without `tracestate` gives an empty view.
+    ///
+    /// ```
+    /// # use http::HeaderMap;
+    /// # use tower_trace_context::TraceStateView;
+    /// assert!(TraceStateView::from_headers(&HeaderMap::new())?.is_empty());
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, TraceStateError> {
+        let mut fields = headers.get_all(TRACESTATE).iter();
+        let lines = match (fields.next(), fields.next()) {
+            (None, _) => return Ok(Self::empty()),
+            (Some(one), None) => Lines::One(one.as_bytes()),
+            (Some(_), Some(_)) => Lines::Map(headers),
+        };
+        Self::validate(lines)
+    }
+
+    /// Validates fields given as strings, combined in order (what an
+    /// OpenTelemetry `Extractor::get_all` returns).
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// let fields = ["a=1", "b=2"];
+    /// assert_eq!(TraceStateView::from_fields(&fields)?.len(), 2);
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    pub fn from_fields(fields: &'a [&'a str]) -> Result<Self, TraceStateError> {
+        Self::validate(Lines::Strs(fields))
+    }
+
+    fn validate(lines: Lines<'a>) -> Result<Self, TraceStateError> {
+        let mut hashes = [0u64; MAX_MEMBERS];
+        let mut members = 0usize;
+        let mut duplicates = 0u32;
+        for member in Members::new(lines) {
+            if members == MAX_MEMBERS {
+                return Err(TraceStateError::TooManyMembers);
+            }
+            let index = members as u8;
+            let (eq, hash) = validate_member(member, index)?;
+            let key = &member[..eq];
+            for (earlier, &h) in hashes[..members].iter().enumerate() {
+                if h == hash && duplicates & (1 << earlier) == 0 && nth_key(lines, earlier) == key
+                {
+                    duplicates |= 1 << members;
+                    break;
+                }
+            }
+            hashes[members] = hash;
+            members += 1;
+        }
+        Ok(Self {
+            lines,
+            members: members as u8,
+            duplicates,
+        })
+    }
+
+    /// Number of distinct keys.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// assert_eq!(TraceStateView::parse("a=1,b=2,a=3")?.len(), 2);
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::from(self.members) - self.duplicates.count_ones() as usize
+    }
+
+    /// Whether there are no members.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// assert!(TraceStateView::parse(" , ,\t")?.is_empty());
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.members == 0
+    }
+
+    /// Iterates `(key, value)` pairs in order, each key once.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// let view = TraceStateView::parse("a=1,b=2")?;
+    /// assert_eq!(view.iter().next(), Some(("a", "1")));
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn iter(&self) -> Iter<'a> {
+        Iter {
+            members: Members::new(self.lines),
+            index: 0,
+            duplicates: self.duplicates,
+        }
+    }
+
+    /// The value of `key`, if present.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// let view = TraceStateView::parse("a=1,b=2")?;
+    /// assert_eq!(view.get("b"), Some("2"));
+    /// assert_eq!(view.get("c"), None);
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Converts to OpenTelemetry's `TraceState` (which allocates a `String`
+    /// per key and value).
+    ///
+    /// OpenTelemetry 0.33 rejects some keys the Level 2 grammar allows (two
+    /// `@`, or more than 13 characters after `@`). Such members are left out
+    /// of the converted state; every other member is kept, in order.
+    ///
+    /// ```
+    /// # use tower_trace_context::TraceStateView;
+    /// let view = TraceStateView::parse("a=1,b=2")?;
+    /// assert_eq!(view.to_trace_state().header(), "a=1,b=2");
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn to_trace_state(&self) -> TraceState {
+        if self.is_empty() {
+            return TraceState::NONE;
+        }
+        TraceState::from_key_value(self.iter()).unwrap_or_else(|_| {
+            let representable = self
+                .iter()
+                .filter(|&member| TraceState::from_key_value([member]).is_ok());
+            TraceState::from_key_value(representable).unwrap_or_default()
+        })
+    }
+}
+
+fn nth_key(lines: Lines<'_>, n: usize) -> &[u8] {
+    let member = Members::new(lines).nth(n).unwrap_or_default();
+    let eq = member.iter().position(|&b| b == b'=').unwrap_or(0);
+    &member[..eq]
+}
+
+impl fmt::Debug for TraceStateView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for TraceStateView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for TraceStateView<'_> {}
+
+impl<'a> IntoIterator for TraceStateView<'a> {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &TraceStateView<'a> {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the `(key, value)` pairs of a [`TraceStateView`].
+pub struct Iter<'a> {
+    members: Members<'a>,
+    index: u8,
+    duplicates: u32,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let member = self.members.next()?;
+            let index = self.index;
+            self.index = self.index.saturating_add(1);
+            if index < 32 && self.duplicates & (1 << index) != 0 {
+                continue;
+            }
+            let eq = member.iter().position(|&b| b == b'=')?;
+            return Some((as_str(&member[..eq]), as_str(&member[eq + 1..])));
+        }
+    }
+}
+
+impl fmt::Debug for Iter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").field("index", &self.index).finish()
+    }
+}
+
+/// An owned `tracestate` list for outgoing requests, with the W3C mutation
+/// rules: an inserted or updated key moves to the left, a 33rd member drops
+/// the right-most one, and writing truncates to a size limit.
+///
+/// ```
+/// use tower_trace_context::OwnedTraceState;
+///
+/// let mut ts: OwnedTraceState = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE".parse()?;
+/// ts.insert("congo", "ucfJifl5GOE")?;
+/// assert_eq!(ts.to_string(), "congo=ucfJifl5GOE,rojo=00f067aa0ba902b7");
+/// assert_eq!(ts.to_header_value().unwrap(), "congo=ucfJifl5GOE,rojo=00f067aa0ba902b7");
+/// # Ok::<(), tower_trace_context::TraceStateError>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct OwnedTraceState {
+    members: Vec<(String, String)>,
+}
+
+impl OwnedTraceState {
+    /// An empty list.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// assert!(OwnedTraceState::new().to_header_value().is_none());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Copies a validated view.
+    ///
+    /// ```
+    /// # use tower_trace_context::{OwnedTraceState, TraceStateView};
+    /// let view = TraceStateView::parse("a=1,b=2")?;
+    /// assert_eq!(OwnedTraceState::from_view(&view).len(), 2);
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn from_view(view: &TraceStateView<'_>) -> Self {
+        Self {
+            members: view
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Copies an OpenTelemetry `TraceState`, keeping the first 32 members
+    /// whose key and value this crate's grammar accepts.
+    ///
+    /// ```
+    /// # use opentelemetry::trace::TraceState;
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let ts = TraceState::from_key_value([("a", "1")]).unwrap();
+    /// assert_eq!(OwnedTraceState::from_trace_state(&ts).get("a"), Some("1"));
+    /// ```
+    #[must_use]
+    pub fn from_trace_state(trace_state: &TraceState) -> Self {
+        let mut members = Vec::new();
+        for (k, v) in trace_state {
+            if members.len() == MAX_MEMBERS {
+                break;
+            }
+            if validate_key(k.as_bytes()).is_some() && valid_value(v.as_bytes()) {
+                members.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        Self { members }
+    }
+
+    /// Converts to OpenTelemetry's `TraceState` (see
+    /// [`TraceStateView::to_trace_state`] for keys it cannot hold).
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let ts: OwnedTraceState = "a=1".parse()?;
+    /// assert_eq!(ts.to_trace_state().get("a"), Some("1"));
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn to_trace_state(&self) -> TraceState {
+        let pairs = || self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        TraceState::from_key_value(pairs()).unwrap_or_else(|_| {
+            TraceState::from_key_value(
+                pairs().filter(|&member| TraceState::from_key_value([member]).is_ok()),
+            )
+            .unwrap_or_default()
+        })
+    }
+
+    /// Inserts or updates `key`, moving it to the left-most position. When
+    /// this makes 33 members, the right-most is dropped and returned.
+    ///
+    /// ```
+    /// # use tower_trace_context::{OwnedTraceState, TraceStateError};
+    /// let mut ts = OwnedTraceState::new();
+    /// for i in 0..32 {
+    ///     ts.insert(format!("k{i}"), "v")?;
+    /// }
+    /// let dropped = ts.insert("new", "1")?;
+    /// assert_eq!(dropped, Some(("k0".to_string(), "v".to_string())));
+    /// assert_eq!(ts.iter().next(), Some(("new", "1")));
+    /// assert_eq!(ts.insert("Bad", "1"), Err(TraceStateError::InvalidKey { member: 0 }));
+    /// # Ok::<(), TraceStateError>(())
+    /// ```
+    pub fn insert(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Option<(String, String)>, TraceStateError> {
+        let (key, value) = (key.into(), value.into());
+        if validate_key(key.as_bytes()).is_none() {
+            return Err(TraceStateError::InvalidKey { member: 0 });
+        }
+        if !valid_value(value.as_bytes()) {
+            return Err(TraceStateError::InvalidValue { member: 0 });
+        }
+        if let Some(pos) = self.members.iter().position(|(k, _)| *k == key) {
+            self.members.remove(pos);
+        }
+        self.members.insert(0, (key, value));
+        Ok(if self.members.len() > MAX_MEMBERS {
+            self.members.pop()
+        } else {
+            None
+        })
+    }
+
+    /// Removes `key`, returning its value.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let mut ts: OwnedTraceState = "a=1,b=2".parse()?;
+    /// assert_eq!(ts.remove("a").as_deref(), Some("1"));
+    /// assert_eq!(ts.to_string(), "b=2");
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let pos = self.members.iter().position(|(k, _)| k == key)?;
+        Some(self.members.remove(pos).1)
+    }
+
+    /// The value of `key`.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let ts: OwnedTraceState = "a=1".parse()?;
+    /// assert_eq!(ts.get("a"), Some("1"));
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Iterates `(key, value)` left to right.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let ts: OwnedTraceState = "a=1,b=2".parse()?;
+    /// assert_eq!(ts.iter().count(), 2);
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
+        self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of members.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// assert_eq!(OwnedTraceState::new().len(), 0);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the list is empty.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// assert!(OwnedTraceState::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Encodes with the default 512-character limit; `None` when empty (an
+    /// empty `tracestate` is never sent).
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let ts: OwnedTraceState = "a=1,b=2".parse()?;
+    /// assert_eq!(ts.to_header_value().unwrap(), "a=1,b=2");
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn to_header_value(&self) -> Option<HeaderValue> {
+        self.to_header_value_limited(DEFAULT_TRACESTATE_LIMIT)
+    }
+
+    /// Encodes, truncating to at most `limit` characters: members longer
+    /// than 128 characters go first (right to left), then members from the
+    /// right. `None` when nothing is left.
+    ///
+    /// ```
+    /// # use tower_trace_context::OwnedTraceState;
+    /// let long = "x".repeat(200);
+    /// let ts: OwnedTraceState = format!("a=1,big={long},b=2").parse()?;
+    /// assert_eq!(ts.to_header_value_limited(100).unwrap(), "a=1,b=2");
+    /// assert_eq!(ts.to_header_value_limited(4).unwrap(), "a=1");
+    /// assert!(ts.to_header_value_limited(2).is_none());
+    /// # Ok::<(), tower_trace_context::TraceStateError>(())
+    /// ```
+    #[must_use]
+    pub fn to_header_value_limited(&self, limit: usize) -> Option<HeaderValue> {
+        encode_members(|| self.iter(), limit)
+    }
+}
+
+/// Writes `members` as one `tracestate` value of at most `limit` characters
+/// (at most the first 32 members), or `None` when nothing is left.
+///
+/// One allocation: the value's bytes, handed to `HeaderValue` without a copy.
+pub(crate) fn encode_members<'m, I>(members: impl Fn() -> I, limit: usize) -> Option<HeaderValue>
+where
+    I: Iterator<Item = (&'m str, &'m str)>,
+{
+    let mut lens = [0usize; MAX_MEMBERS];
+    let mut n = 0;
+    for ((k, v), len) in members().zip(lens.iter_mut()) {
+        *len = k.len() + 1 + v.len();
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    let mut keep: u32 = if n == 32 { u32::MAX } else { (1 << n) - 1 };
+    let total = |keep: u32| {
+        let (sum, count) = (0..n)
+            .filter(|i| keep & (1 << i) != 0)
+            .fold((0, 0), |(sum, count), i| (sum + lens[i], count + 1));
+        sum + count.max(1) - 1
+    };
+    let mut size = total(keep);
+    if size > limit {
+        for i in (0..n).rev() {
+            if size <= limit {
+                break;
+            }
+            if lens[i] > LONG_MEMBER {
+                keep &= !(1 << i);
+                size = total(keep);
+            }
+        }
+        for i in (0..n).rev() {
+            if size <= limit || keep == 0 {
+                break;
+            }
+            if keep & (1 << i) != 0 {
+                keep &= !(1 << i);
+                size = total(keep);
+            }
+        }
+    }
+    if keep == 0 {
+        return None;
+    }
+    let mut buf = Vec::with_capacity(size);
+    for (i, (k, v)) in members().take(n).enumerate() {
+        if keep & (1 << i) != 0 {
+            if !buf.is_empty() {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(k.as_bytes());
+            buf.push(b'=');
+            buf.extend_from_slice(v.as_bytes());
+        }
+    }
+    HeaderValue::from_maybe_shared(Bytes::from(buf)).ok()
+}
+
+impl fmt::Display for OwnedTraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, v)) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for OwnedTraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl std::str::FromStr for OwnedTraceState {
+    type Err = TraceStateError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TraceStateView::parse(s).map(|view| Self::from_view(&view))
+    }
+}
+
+impl From<TraceStateView<'_>> for OwnedTraceState {
+    fn from(view: TraceStateView<'_>) -> Self {
+        Self::from_view(&view)
+    }
+}
