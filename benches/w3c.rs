@@ -1,1 +1,76 @@
-fn main(){}
+//! W3C Trace Context: this crate against opentelemetry_sdk 0.33's
+//! `TraceContextPropagator` (with opentelemetry-http's `HeaderExtractor` /
+//! `HeaderInjector`), on identical `HeaderMap`s, in one run.
+//!
+//! `cargo bench --bench w3c` (allocation counts: `cargo bench --bench w3c_allocs`).
+
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderMap;
+use opentelemetry::Context;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use tower_trace_context::{TraceContextHeaders, TraceParent, extract, inject};
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+fn parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("traceparent parse");
+    group.bench_function("tower-trace-context TraceParent::parse", |b| {
+        b.iter(|| TraceParent::parse(black_box(fixtures::TP.as_bytes())))
+    });
+    group.finish();
+}
+
+fn extract_cases(c: &mut Criterion) {
+    let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+    for (name, headers) in fixtures::cases() {
+        let mut group = c.benchmark_group(format!("extract: {name}"));
+        group.bench_function("tower-trace-context extract", |b| {
+            b.iter(|| extract(black_box(&headers)))
+        });
+        group.bench_function(
+            "tower-trace-context TraceContextHeaders (no Context)",
+            |b| {
+                b.iter(|| {
+                    TraceContextHeaders::from_headers(black_box(&headers))
+                        .map(|p| p.tracestate().iter().count())
+                })
+            },
+        );
+        group.bench_function("opentelemetry_sdk extract", |b| {
+            b.iter(|| {
+                sdk.extract_with_context(&Context::new(), &HeaderExtractor(black_box(&headers)))
+            })
+        });
+        group.finish();
+    }
+}
+
+fn inject_cases(c: &mut Criterion) {
+    let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+    let ours = tower_trace_context::TraceContextPropagator::new();
+    for (name, cx) in [
+        ("no tracestate", fixtures::inject_context()),
+        ("5-member tracestate", fixtures::inject_context_with_state()),
+    ] {
+        let mut group = c.benchmark_group(format!("inject: {name}"));
+        let mut headers = HeaderMap::with_capacity(8);
+        group.bench_function("tower-trace-context inject", |b| {
+            b.iter(|| ours.inject_headers(black_box(&cx), &mut headers))
+        });
+        group.bench_function("opentelemetry_sdk inject", |b| {
+            b.iter(|| sdk.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers)))
+        });
+        group.finish();
+        let _ = inject;
+    }
+}
+
+criterion_group!(w3c, parse, extract_cases, inject_cases);
+criterion_main!(w3c);

@@ -45,7 +45,9 @@ fn show(traceparent: &str, tracestate: Option<&str>) {
             inject(&cx, &mut out);
             println!(
                 "  => re-encoded: {:?}",
-                out.iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?"))).collect::<Vec<_>>()
+                out.iter()
+                    .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+                    .collect::<Vec<_>>()
             );
             assert!(cx.span().span_context().is_valid());
         }
@@ -64,13 +66,34 @@ fn main() {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
         ),
-        ("  00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03\t", Some("tenant@vendor=1, foo=1 \t")),
-        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future", None),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Some("Bad=1")),
-        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", None),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", None),
-        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None),
-        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", None),
+        (
+            "  00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03\t",
+            Some("tenant@vendor=1, foo=1 \t"),
+        ),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future",
+            None,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            Some("Bad=1"),
+        ),
+        (
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            None,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            None,
+        ),
+        (
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            None,
+        ),
+        (
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            None,
+        ),
     ];
     for (tp, ts) in samples {
         show(tp, *ts);

@@ -46,7 +46,7 @@ pub struct TraceContextHeaders<'a> {
 impl<'a> TraceContextHeaders<'a> {
     /// Parses `traceparent` and `tracestate` from a header map.
     pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, ParseError> {
-        let mut fields = headers.get_all(TRACEPARENT).iter();
+        let mut fields = headers.get_all(&TRACEPARENT).iter();
         let traceparent = match (fields.next(), fields.next()) {
             (None, _) => return Err(ParseError::Missing),
             (Some(_), Some(_)) => return Err(ParseError::Duplicate),
@@ -228,8 +228,12 @@ fn tracestate_value(trace_state: &TraceState, limit: usize) -> Option<HeaderValu
     encode_members(|| trace_state.into_iter(), limit)
 }
 
-static FIELDS: LazyLock<[String; 2]> =
-    LazyLock::new(|| [TRACEPARENT.as_str().to_owned(), TRACESTATE.as_str().to_owned()]);
+static FIELDS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    [
+        TRACEPARENT.as_str().to_owned(),
+        TRACESTATE.as_str().to_owned(),
+    ]
+});
 
 /// W3C Trace Context as an OpenTelemetry `TextMapPropagator`: a drop-in for
 /// `opentelemetry_sdk::propagation::TraceContextPropagator` with the strict

@@ -25,33 +25,50 @@ pub(crate) const DECODE: [u8; 256] = {
 /// The digits used when encoding.
 pub(crate) const ENCODE: &[u8; 16] = b"0123456789abcdef";
 
-/// Decodes exactly `N` bytes of lowercase hex into an integer, or `None`.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Decodes 8 lowercase hex digits at once (SWAR: all eight bytes are checked
+/// and converted in one `u64`, with no per-byte branches or table lookups).
 ///
-/// Every byte is looked up and the invalid bits are OR-ed together, so the
-/// loop has no early exit and the compiler can unroll it.
+/// Returns the value and an error word that is non-zero when any byte is
+/// not a lowercase hex digit, so callers can check several chunks at once.
+#[inline(always)]
+pub(crate) fn decode8(src: &[u8; 8]) -> (u32, u64) {
+    let x = u64::from_be_bytes(*src);
+    // With the top bit of each byte masked off, adding a constant below 0x80
+    // never carries into the next byte, and each byte's top bit answers
+    // "b >= bound". Bytes >= 0x80 are reported through `x & HIGH`.
+    let low = x & !HIGH;
+    let ge = |bound: u64| low + (0x80 - bound) * ONES;
+    let digit = ge(0x30) & !ge(0x3a);
+    let alpha = ge(0x61) & !ge(0x67);
+    let err = (x & HIGH) | (!(digit | alpha) & HIGH);
+    // '0'..'9' -> low nibble; 'a'..'f' -> low nibble + 9.
+    let a = (alpha & HIGH) >> 7;
+    let mut v = (x & (0x0f * ONES)) + (a << 3) + a;
+    // Pack the eight nibbles (one per byte, most significant first).
+    v = (v | (v >> 4)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v >> 8)) & 0x0000_ffff_0000_ffff;
+    v |= v >> 16;
+    (v as u32, err)
+}
+
+/// Decodes 32 lowercase hex digits.
 #[inline]
 pub(crate) fn decode_u128(src: &[u8; 32]) -> Option<u128> {
-    let mut acc: u128 = 0;
-    let mut bad = 0u8;
-    for &b in src {
-        let v = DECODE[b as usize];
-        bad |= v;
-        acc = (acc << 4) | u128::from(v & 0x0f);
-    }
-    (bad & INVALID == 0).then_some(acc)
+    let (a, rest) = src.split_first_chunk::<16>()?;
+    let (b, _) = rest.split_first_chunk::<16>()?;
+    Some((u128::from(decode_u64(a)?) << 64) | u128::from(decode_u64(b)?))
 }
 
 /// Decodes 16 lowercase hex digits.
 #[inline]
 pub(crate) fn decode_u64(src: &[u8; 16]) -> Option<u64> {
-    let mut acc: u64 = 0;
-    let mut bad = 0u8;
-    for &b in src {
-        let v = DECODE[b as usize];
-        bad |= v;
-        acc = (acc << 4) | u64::from(v & 0x0f);
-    }
-    (bad & INVALID == 0).then_some(acc)
+    let (a, rest) = src.split_first_chunk::<8>()?;
+    let (b, _) = rest.split_first_chunk::<8>()?;
+    let ((hi, e1), (lo, e2)) = (decode8(a), decode8(b));
+    (e1 | e2 == 0).then_some((u64::from(hi) << 32) | u64::from(lo))
 }
 
 /// Decodes 2 lowercase hex digits.
@@ -96,5 +113,21 @@ mod tests {
         assert_eq!(decode_u8(b'0', b'9'), Some(9));
         assert_eq!(decode_u64(b"00f067aa0ba902b7"), Some(0x00f0_67aa_0ba9_02b7));
         assert_eq!(decode_u64(b"00f067aa0ba902B7"), None);
+    }
+
+    #[test]
+    fn swar_agrees_with_the_table_for_every_byte_in_every_position() {
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut src = *b"0123abcd";
+                src[pos] = b;
+                let table = src.iter().try_fold(0u32, |acc, &c| {
+                    let v = DECODE[c as usize];
+                    (v != INVALID).then_some((acc << 4) | u32::from(v))
+                });
+                let (v, err) = decode8(&src);
+                assert_eq!((err == 0).then_some(v), table, "byte {b:#04x} at {pos}");
+            }
+        }
     }
 }

@@ -40,6 +40,8 @@
 //! than 32 members discarded as a whole. Errors say which rule failed
 //! ([`ParseError`], [`TraceStateError`]).
 
+#![forbid(unsafe_code)]
+
 mod context;
 mod error;
 mod headers;
@@ -47,8 +49,12 @@ mod hex;
 mod traceparent;
 mod tracestate;
 
-pub use context::{TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject};
+pub use context::{
+    TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject,
+};
 pub use error::{ParseError, TraceStateError};
 pub use headers::{TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE};
 pub use traceparent::{TRACEPARENT_LEN, TraceParent};
-pub use tracestate::{DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView};
+pub use tracestate::{
+    DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
+};

@@ -60,7 +60,11 @@ impl TraceParent {
     /// );
     /// # Ok::<(), ParseError>(())
     /// ```
-    pub fn new(trace_id: TraceId, parent_id: SpanId, flags: TraceFlags) -> Result<Self, ParseError> {
+    pub fn new(
+        trace_id: TraceId,
+        parent_id: SpanId,
+        flags: TraceFlags,
+    ) -> Result<Self, ParseError> {
         let trace_id = u128::from_be_bytes(trace_id.to_bytes());
         let parent_id = u64::from_be_bytes(parent_id.to_bytes());
         if trace_id == 0 {
@@ -121,55 +125,101 @@ impl TraceParent {
     /// # Ok::<(), ParseError>(())
     /// ```
     pub fn parse(src: &[u8]) -> Result<Self, ParseError> {
-        let src = trim_ows(src);
-        let [v0, v1, ..] = *src else {
+        let src = match src {
+            [b' ' | b'\t', ..] | [.., b' ' | b'\t'] => trim_ows(src),
+            _ => src,
+        };
+        let Some((head, rest)) = src.split_first_chunk::<TRACEPARENT_LEN>() else {
+            return Err(Self::diagnose(src));
+        };
+        // Fast path: every check of a well-formed value, with one branch.
+        let [v0, v1, d0, ..] = *head;
+        let (_, tail) = head.split_at(3);
+        let (trace, tail) = tail.split_at(32);
+        let (&d1, tail) = tail.split_first().ok_or(ParseError::TooShort)?;
+        let (parent, tail) = tail.split_at(16);
+        let [d2, f0, f1] = *tail else {
             return Err(ParseError::TooShort);
         };
-        let version = hex::decode_u8(v0, v1).ok_or(ParseError::InvalidVersion)?;
+        // Six independent 8-digit chunks; their error words are checked once.
+        let chunk = |s: &[u8], at: usize| -> (u64, u64) {
+            match s.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+                Some(c) => {
+                    let (v, err) = hex::decode8(c);
+                    (u64::from(v), err)
+                }
+                None => (0, 1),
+            }
+        };
+        let (t0, e0) = chunk(trace, 0);
+        let (t1, e1) = chunk(trace, 8);
+        let (t2, e2) = chunk(trace, 16);
+        let (t3, e3) = chunk(trace, 24);
+        let (p0, e4) = chunk(parent, 0);
+        let (p1, e5) = chunk(parent, 8);
+        let version = hex::decode_u8(v0, v1);
+        let flags = hex::decode_u8(f0, f1);
+        let trace_id = (u128::from((t0 << 32) | t1) << 64) | u128::from((t2 << 32) | t3);
+        let parent_id = (p0 << 32) | p1;
+        let dashes_ok = d0 == b'-' && d1 == b'-' && d2 == b'-';
+        let tail_ok = matches!(
+            (version, rest.first()),
+            (Some(0..=0xfe), None) | (Some(1..=0xfe), Some(b'-'))
+        );
+        match (version, flags) {
+            (Some(version), Some(flags))
+                if e0 | e1 | e2 | e3 | e4 | e5 == 0
+                    && dashes_ok
+                    && tail_ok
+                    && trace_id != 0
+                    && parent_id != 0 =>
+            {
+                Ok(Self {
+                    trace_id,
+                    parent_id,
+                    flags,
+                    version,
+                })
+            }
+            _ => Err(Self::diagnose(src)),
+        }
+    }
+
+    /// Names the first rule `src` (already trimmed) breaks. Only called on
+    /// the error path, so it favours clarity over speed.
+    #[cold]
+    fn diagnose(src: &[u8]) -> ParseError {
+        let [v0, v1, ..] = *src else {
+            return ParseError::TooShort;
+        };
+        let Some(version) = hex::decode_u8(v0, v1) else {
+            return ParseError::InvalidVersion;
+        };
         if version == 0xff {
-            return Err(ParseError::ForbiddenVersion);
+            return ParseError::ForbiddenVersion;
         }
         let Some((head, rest)) = src.split_first_chunk::<TRACEPARENT_LEN>() else {
-            return Err(ParseError::TooShort);
+            return ParseError::TooShort;
         };
+        if head[2] != b'-' || head[35] != b'-' || head[52] != b'-' {
+            return ParseError::MissingDash;
+        }
         match (version, rest.first()) {
             (_, None) | (1.., Some(b'-')) => {}
-            _ => return Err(ParseError::TrailingData),
+            _ => return ParseError::TrailingData,
         }
-        let (_, body) = head.split_at(2);
-        let (dash1, body) = body.split_at(1);
-        let (trace_hex, body) = body.split_at(32);
-        let (dash2, body) = body.split_at(1);
-        let (parent_hex, body) = body.split_at(16);
-        let (dash3, flags_hex) = body.split_at(1);
-        if dash1 != b"-" || dash2 != b"-" || dash3 != b"-" {
-            return Err(ParseError::MissingDash);
+        let trace_id = head[3..35].first_chunk::<32>().and_then(hex::decode_u128);
+        let parent_id = head[36..52].first_chunk::<16>().and_then(hex::decode_u64);
+        match (trace_id, parent_id, hex::decode_u8(head[53], head[54])) {
+            (None, _, _) => ParseError::InvalidTraceId,
+            (_, None, _) => ParseError::InvalidParentId,
+            (_, _, None) => ParseError::InvalidFlags,
+            (Some(0), _, _) => ParseError::ZeroTraceId,
+            (_, Some(0), _) => ParseError::ZeroParentId,
+            // Unreachable for input the fast path rejected; name the most
+            // general rule rather than panic.
+            _ => ParseError::TooShort,
         }
-        let trace_id = trace_hex
-            .first_chunk::<32>()
-            .and_then(hex::decode_u128)
-            .ok_or(ParseError::InvalidTraceId)?;
-        let parent_id = parent_hex
-            .first_chunk::<16>()
-            .and_then(hex::decode_u64)
-            .ok_or(ParseError::InvalidParentId)?;
-        let flags = match *flags_hex {
-            [hi, lo] => hex::decode_u8(hi, lo),
-            _ => None,
-        }
-        .ok_or(ParseError::InvalidFlags)?;
-        if trace_id == 0 {
-            return Err(ParseError::ZeroTraceId);
-        }
-        if parent_id == 0 {
-            return Err(ParseError::ZeroParentId);
-        }
-        Ok(Self {
-            trace_id,
-            parent_id,
-            flags,
-            version,
-        })
     }
 
     /// The trace-id.

@@ -86,7 +86,7 @@ impl<'a> Lines<'a> {
     fn iter(self) -> LineIter<'a> {
         match self {
             Lines::One(line) => LineIter::One(Some(line)),
-            Lines::Map(map) => LineIter::Map(map.get_all(TRACESTATE).into_iter()),
+            Lines::Map(map) => LineIter::Map(map.get_all(&TRACESTATE).into_iter()),
             Lines::Strs(strs) => LineIter::Strs(strs.iter()),
         }
     }
@@ -131,36 +131,59 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// Validates one trimmed member; returns the position of `=` and a hash of the key.
+/// Validates one trimmed, non-empty member in a single pass; returns the
+/// position of `=` and a cheap signature of the key (for duplicate checks).
 #[inline]
 fn validate_member(member: &[u8], index: u8) -> Result<(usize, u64), TraceStateError> {
-    let eq = member
-        .iter()
-        .position(|&b| b == b'=')
-        .ok_or(TraceStateError::MissingEquals { member: index })?;
-    let (key, value) = (&member[..eq], &member[eq + 1..]);
-    let hash = validate_key(key).ok_or(TraceStateError::InvalidKey { member: index })?;
-    if !valid_value(value) {
+    let invalid_key = TraceStateError::InvalidKey { member: index };
+    let (&first, rest) = member.split_first().ok_or(invalid_key)?;
+    if CLASS[first as usize] & KEY_FIRST == 0 {
+        return Err(invalid_key);
+    }
+    let mut bad = 0u8;
+    let mut eq = None;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b'=' {
+            eq = Some(i + 1);
+            break;
+        }
+        bad |= !CLASS[b as usize] & KEY_REST;
+    }
+    let eq = eq.ok_or(TraceStateError::MissingEquals { member: index })?;
+    if bad != 0 || eq > MAX_KEY_LEN {
+        return Err(invalid_key);
+    }
+    let (key, value) = member.split_at(eq);
+    if !valid_value(&value[1..]) {
         return Err(TraceStateError::InvalidValue { member: index });
     }
-    Ok((eq, hash))
+    Ok((eq, signature(key)))
 }
 
-/// Checks the Level 2 key grammar; returns an FNV-1a hash of the key.
+/// Checks the Level 2 key grammar.
 #[inline]
-fn validate_key(key: &[u8]) -> Option<u64> {
-    let (&first, rest) = key.split_first()?;
-    if key.len() > MAX_KEY_LEN || CLASS[first as usize] & KEY_FIRST == 0 {
-        return None;
+fn valid_key(key: &[u8]) -> bool {
+    match key.split_first() {
+        Some((&first, rest)) => {
+            key.len() <= MAX_KEY_LEN
+                && CLASS[first as usize] & KEY_FIRST != 0
+                && rest.iter().all(|&b| CLASS[b as usize] & KEY_REST != 0)
+        }
+        None => false,
     }
-    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ u64::from(first);
-    hash = hash.wrapping_mul(0x0100_0000_01b3);
-    let mut bad = 0u8;
-    for &b in rest {
-        bad |= !CLASS[b as usize] & KEY_REST;
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (bad == 0).then_some(hash)
+}
+
+/// A cheap key signature: length, first and last eight bytes. Equal keys
+/// have equal signatures; different keys rarely do, and then a byte
+/// comparison settles it.
+#[inline]
+fn signature(key: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let mut tail = [0u8; 8];
+    let n = key.len().min(8);
+    head[..n].copy_from_slice(&key[..n]);
+    tail[..n].copy_from_slice(&key[key.len() - n..]);
+    u64::from_le_bytes(head) ^ u64::from_le_bytes(tail).rotate_left(29) ^ (key.len() as u64)
 }
 
 /// Checks the value grammar: 1..=256 printable ASCII except `,` and `=`,
@@ -250,7 +273,7 @@ impl<'a> TraceStateView<'a> {
     /// # Ok::<(), tower_trace_context::TraceStateError>(())
     /// ```
     pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, TraceStateError> {
-        let mut fields = headers.get_all(TRACESTATE).iter();
+        let mut fields = headers.get_all(&TRACESTATE).iter();
         let lines = match (fields.next(), fields.next()) {
             (None, _) => return Ok(Self::empty()),
             (Some(one), None) => Lines::One(one.as_bytes()),
@@ -284,8 +307,7 @@ impl<'a> TraceStateView<'a> {
             let (eq, hash) = validate_member(member, index)?;
             let key = &member[..eq];
             for (earlier, &h) in hashes[..members].iter().enumerate() {
-                if h == hash && duplicates & (1 << earlier) == 0 && nth_key(lines, earlier) == key
-                {
+                if h == hash && duplicates & (1 << earlier) == 0 && nth_key(lines, earlier) == key {
                     duplicates |= 1 << members;
                     break;
                 }
@@ -515,7 +537,7 @@ impl OwnedTraceState {
             if members.len() == MAX_MEMBERS {
                 break;
             }
-            if validate_key(k.as_bytes()).is_some() && valid_value(v.as_bytes()) {
+            if valid_key(k.as_bytes()) && valid_value(v.as_bytes()) {
                 members.push((k.to_owned(), v.to_owned()));
             }
         }
@@ -563,7 +585,7 @@ impl OwnedTraceState {
         value: impl Into<String>,
     ) -> Result<Option<(String, String)>, TraceStateError> {
         let (key, value) = (key.into(), value.into());
-        if validate_key(key.as_bytes()).is_none() {
+        if !valid_key(key.as_bytes()) {
             return Err(TraceStateError::InvalidKey { member: 0 });
         }
         if !valid_value(value.as_bytes()) {

@@ -1,0 +1,125 @@
+//! Allocation-counting tests: a counting `#[global_allocator]` in its own test
+//! binary. Counts are per thread, so tests may run in parallel.
+
+use http::{HeaderMap, HeaderValue};
+use opentelemetry::trace::TraceContextExt;
+use tower_trace_context::{
+    TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceContextPropagator, TraceParent,
+    TraceStateView, extract, inject,
+};
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::allocations;
+
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn thirty_two_members_over_three_lines() -> HeaderMap {
+    let mut map = HeaderMap::new();
+    map.insert(TRACEPARENT, HeaderValue::from_static(TP));
+    for line in 0..3 {
+        let members: Vec<String> = (0..32)
+            .filter(|i| i % 3 == line)
+            .map(|i| format!("vendor{i:02}@tenant=value{i:02}, "))
+            .collect();
+        map.append(
+            TRACESTATE,
+            HeaderValue::from_str(&members.concat()).unwrap(),
+        );
+    }
+    map
+}
+
+#[test]
+fn counting_allocator_sees_allocations() {
+    // Guards against a counter that never moves: then every "0" below would be meaningless.
+    let (n, v) = allocations(|| vec![1u8; 16]);
+    assert_eq!(n, 1);
+    assert_eq!(v.len(), 16);
+}
+
+#[test]
+fn traceparent_parse_allocates_nothing() {
+    let inputs: [&[u8]; 4] = [
+        TP.as_bytes(),
+        b"  cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-future\t",
+        b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        b"garbage",
+    ];
+    for input in inputs {
+        let (n, _) = allocations(|| TraceParent::parse(input));
+        assert_eq!(n, 0, "{input:?}");
+    }
+    let tp = TraceParent::parse(TP.as_bytes()).unwrap();
+    let (n, buf) = allocations(|| tp.encode());
+    assert_eq!(n, 0);
+    assert_eq!(&buf[..], TP.as_bytes());
+}
+
+#[test]
+fn tracestate_32_members_over_3_lines_allocates_nothing() {
+    let map = thirty_two_members_over_three_lines();
+    let (n, count) = allocations(|| {
+        let view = TraceStateView::from_headers(&map).unwrap();
+        let mut count = 0;
+        let mut bytes = 0;
+        for (k, v) in view.iter() {
+            count += 1;
+            bytes += k.len() + v.len();
+        }
+        assert!(bytes > 0);
+        assert_eq!(view.get("vendor31@tenant"), Some("value31"));
+        count
+    });
+    assert_eq!(count, 32);
+    assert_eq!(n, 0);
+
+    // The whole header-map level parse, too.
+    let (n, parsed) =
+        allocations(|| TraceContextHeaders::from_headers(&map).map(|p| p.tracestate().len()));
+    assert_eq!(parsed, Ok(32));
+    assert_eq!(n, 0);
+
+    // Rejection (a 33rd member) allocates nothing either.
+    let mut map = map;
+    map.append(TRACESTATE, HeaderValue::from_static("one=more"));
+    let (n, result) = allocations(|| TraceStateView::from_headers(&map).map(|v| v.len()));
+    assert!(result.is_err());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn extract_and_inject_allocation_budget() {
+    let mut map = HeaderMap::new();
+    map.insert(TRACEPARENT, HeaderValue::from_static(TP));
+    // One allocation: the Arc OpenTelemetry's Context keeps the span context in.
+    let (n, cx) = allocations(|| extract(&map));
+    assert!(cx.has_active_span());
+    assert_eq!(n, 1, "extract, traceparent only");
+
+    // Inject into a map that already has room: one allocation, the header value's bytes.
+    let mut out = HeaderMap::with_capacity(4);
+    let (n, ()) = allocations(|| inject(&cx, &mut out));
+    assert_eq!(out[TRACEPARENT], TP);
+    assert!(n <= 2, "inject without tracestate: {n} allocations");
+    assert_eq!(n, 1);
+
+    // With a 5-member tracestate OpenTelemetry's TraceState sets the floor:
+    // a String per key and value (10), its VecDeque (grown once past 4: 2),
+    // and the Context's Arc (1).
+    map.insert(TRACESTATE, HeaderValue::from_static("a=1,b=2,c=3,d=4,e=5"));
+    let (n, cx) = allocations(|| extract(&map));
+    assert_eq!(
+        cx.span().span_context().trace_state().header(),
+        "a=1,b=2,c=3,d=4,e=5"
+    );
+    assert!(n <= 13, "extract with 5-member tracestate: {n} allocations");
+
+    // Inject with tracestate: traceparent bytes + tracestate bytes.
+    let mut out = HeaderMap::with_capacity(4);
+    let propagator = TraceContextPropagator::new();
+    let (n, ()) = allocations(|| propagator.inject_headers(&cx, &mut out));
+    assert_eq!(out[TRACESTATE], "a=1,b=2,c=3,d=4,e=5");
+    assert_eq!(n, 2, "inject with tracestate");
+}

@@ -1,0 +1,163 @@
+//! Property tests: no input panics, encodings round-trip, accepted values
+//! re-encode to their canonical form.
+
+use http::{HeaderMap, HeaderValue};
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+use proptest::prelude::*;
+use tower_trace_context::{
+    OwnedTraceState, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceParent, TraceStateView,
+    extract, inject,
+};
+
+/// A key of the Level 2 grammar.
+fn key() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9_*/@-]{0,20}"
+}
+
+/// A value of the value grammar (no trailing space).
+fn value() -> impl Strategy<Value = String> {
+    "[ -+\\--<>-~]{0,12}[!-+\\--<>-~]"
+}
+
+fn ows() -> impl Strategy<Value = &'static str> {
+    prop_oneof![Just(""), Just(" "), Just("\t"), Just(" \t ")]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn traceparent_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+        let _ = TraceParent::parse(&bytes);
+    }
+
+    #[test]
+    fn near_valid_traceparent_never_panics(
+        mut bytes in Just(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_vec()),
+        at in 0usize..55,
+        byte in any::<u8>(),
+        cut in 0usize..70,
+    ) {
+        bytes[at] = byte;
+        bytes.truncate(cut);
+        if let Ok(tp) = TraceParent::parse(&bytes) {
+            // Whatever is accepted re-parses to itself.
+            let back = TraceParent::parse(&tp.encode()).map(|b| b.to_string());
+            prop_assert_eq!(back, Ok(tp.to_string()));
+        }
+    }
+
+    #[test]
+    fn tracestate_never_panics(fields in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..5)) {
+        let mut map = HeaderMap::new();
+        map.insert(TRACEPARENT, HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        for field in &fields {
+            let _ = TraceStateView::parse(field.as_slice()).map(|v| v.iter().count());
+            if let Ok(value) = HeaderValue::from_bytes(field) {
+                map.append(TRACESTATE, value);
+            }
+        }
+        let parsed = TraceContextHeaders::from_headers(&map);
+        prop_assert!(parsed.is_ok(), "a bad tracestate never invalidates the traceparent");
+        let mut out = HeaderMap::new();
+        inject(&extract(&map), &mut out);
+        prop_assert!(out.contains_key(TRACEPARENT));
+        if let Some(ts) = out.get(TRACESTATE) {
+            prop_assert!(!ts.is_empty());
+        }
+    }
+
+    #[test]
+    fn traceparent_round_trips(trace in 1u128.., parent in 1u64.., flags in any::<u8>()) {
+        let tp = TraceParent::new(TraceId::from(trace), SpanId::from(parent), TraceFlags::new(flags)).unwrap();
+        let encoded = tp.encode();
+        let back = TraceParent::parse(&encoded).unwrap();
+        prop_assert_eq!(back, tp);
+        prop_assert_eq!(back.trace_id(), TraceId::from(trace));
+        prop_assert_eq!(back.parent_id(), SpanId::from(parent));
+        prop_assert_eq!(back.trace_flags().to_u8(), flags & 0x03);
+    }
+
+    #[test]
+    fn accepted_traceparent_reencodes_canonically(
+        version in 0u8..0xff,
+        trace in 1u128..,
+        parent in 1u64..,
+        flags in any::<u8>(),
+        suffix in "(-[a-z0-9.]{0,10})?",
+        lead in ows(),
+        trail in ows(),
+    ) {
+        let suffix = if version == 0 { String::new() } else { suffix };
+        let input = format!("{lead}{version:02x}-{trace:032x}-{parent:016x}-{flags:02x}{suffix}{trail}");
+        let tp = TraceParent::parse(input.as_bytes()).unwrap();
+        prop_assert_eq!(tp.version(), version);
+        prop_assert_eq!(tp.to_string(), format!("00-{trace:032x}-{parent:016x}-{:02x}", flags & 3));
+    }
+
+    #[test]
+    fn tracestate_round_trips(
+        members in proptest::collection::vec((key(), value()), 0..32),
+        seps in proptest::collection::vec((ows(), ows(), 0usize..3), 32),
+        split in 0usize..32,
+    ) {
+        // Build the header with random OWS and empty members, split over two fields.
+        let mut text = String::new();
+        for (i, ((k, v), (before, after, empties))) in members.iter().zip(&seps).enumerate() {
+            if i > 0 { text.push(','); }
+            for _ in 0..*empties { text.push_str(" ,"); }
+            text.push_str(before);
+            text.push_str(&format!("{k}={v}"));
+            text.push_str(after);
+        }
+        let cut = text.match_indices(',').nth(split).map_or(text.len(), |(i, _)| i);
+        let (first, second) = (&text[..cut], text[cut..].trim_start_matches(','));
+        let mut map = HeaderMap::new();
+        map.append(TRACESTATE, HeaderValue::from_str(first).unwrap());
+        map.append(TRACESTATE, HeaderValue::from_str(second).unwrap());
+
+        let view = TraceStateView::from_headers(&map).unwrap();
+        let mut expected: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in &members {
+            if !expected.iter().any(|(ek, _)| ek == k) {
+                expected.push((k.as_str(), v.as_str()));
+            }
+        }
+        prop_assert_eq!(view.iter().collect::<Vec<_>>(), expected.clone());
+
+        // Owned form re-encodes canonically and re-parses to the same members.
+        let owned = OwnedTraceState::from_view(&view);
+        let canonical = owned.to_header_value_limited(usize::MAX);
+        prop_assert_eq!(canonical.is_none(), expected.is_empty());
+        if let Some(canonical) = canonical {
+            let again = TraceStateView::parse(canonical.as_bytes()).unwrap();
+            prop_assert_eq!(again.iter().collect::<Vec<_>>(), expected);
+        }
+    }
+
+    #[test]
+    fn truncation_respects_limit(
+        members in proptest::collection::vec((key(), "[a-z]{1,200}"), 1..32),
+        limit in 0usize..2000,
+    ) {
+        let mut owned = OwnedTraceState::new();
+        for (k, v) in members.iter().rev() {
+            owned.insert(k.as_str(), v.as_str()).unwrap();
+        }
+        // Model of W3C Trace Context §3.3.1.5: while too long, drop the
+        // right-most member over 128 characters, else the right-most member.
+        let mut model: Vec<String> = owned.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let size = |m: &Vec<String>| m.iter().map(String::len).sum::<usize>() + m.len().saturating_sub(1);
+        while !model.is_empty() && size(&model) > limit {
+            match model.iter().rposition(|m| m.len() > 128) {
+                Some(i) => model.remove(i),
+                None => model.pop().unwrap(),
+            };
+        }
+        let got = owned.to_header_value_limited(limit);
+        prop_assert_eq!(got.as_ref().map(|v| v.to_str().unwrap().to_string()), (!model.is_empty()).then(|| model.join(",")));
+        if let Some(value) = got {
+            prop_assert!(value.len() <= limit);
+        }
+    }
+}
