@@ -92,72 +92,81 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Splits list members out of a sequence of fields: comma-separated, OWS
-/// trimmed, empty members skipped.
-struct Members<'a> {
-    lines: LineIter<'a>,
-    rest: &'a [u8],
+/// One validated member of a field: where its key starts, where its `=`
+/// is, where scanning resumes, and a cheap signature of the key (equal keys
+/// have equal signatures; a collision only costs a byte comparison).
+struct Scanned {
+    start: usize,
+    eq: usize,
+    next: usize,
+    signature: u64,
 }
 
-impl<'a> Members<'a> {
-    fn new(lines: Lines<'a>) -> Self {
-        Self {
-            lines: lines.iter(),
-            rest: &[],
-        }
-    }
-}
-
-impl<'a> Iterator for Members<'a> {
-    type Item = &'a [u8];
-
-    #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
-        loop {
-            if self.rest.is_empty() {
-                self.rest = self.lines.next()?;
-                continue;
-            }
-            let (member, rest) = match self.rest.iter().position(|&b| b == b',') {
-                Some(comma) => (&self.rest[..comma], &self.rest[comma + 1..]),
-                None => (self.rest, &[][..]),
-            };
-            self.rest = rest;
-            let member = crate::traceparent::trim_ows(member);
-            if !member.is_empty() {
-                return Some(member);
-            }
-        }
-    }
-}
-
-/// Validates one trimmed, non-empty member in a single pass; returns the
-/// position of `=` and a cheap signature of the key (for duplicate checks).
+/// Scans and validates the next non-empty member of `line` from byte `i`, in
+/// a single pass over its bytes. `Ok(None)`: the field has no more members.
 #[inline]
-fn validate_member(member: &[u8], index: u8) -> Result<(usize, u64), TraceStateError> {
+fn scan_member(line: &[u8], mut i: usize, index: u8) -> Result<Option<Scanned>, TraceStateError> {
+    // List OWS and empty members.
+    while let Some(b' ' | b'\t' | b',') = line.get(i) {
+        i += 1;
+    }
+    let Some(&first) = line.get(i) else {
+        return Ok(None);
+    };
     let invalid_key = TraceStateError::InvalidKey { member: index };
-    let (&first, rest) = member.split_first().ok_or(invalid_key)?;
     if CLASS[first as usize] & KEY_FIRST == 0 {
         return Err(invalid_key);
     }
+    let start = i;
+    let mut signature = u64::from(first);
     let mut bad = 0u8;
+    let after_first = line.get(start + 1..).unwrap_or_default();
     let mut eq = None;
-    for (i, &b) in rest.iter().enumerate() {
-        if b == b'=' {
-            eq = Some(i + 1);
+    for (j, &b) in after_first.iter().enumerate() {
+        if b == b'=' || b == b',' {
+            eq = (b == b'=').then_some(start + 1 + j);
             break;
         }
         bad |= !CLASS[b as usize] & KEY_REST;
+        signature = signature.rotate_left(7) ^ u64::from(b);
     }
     let eq = eq.ok_or(TraceStateError::MissingEquals { member: index })?;
-    if bad != 0 || eq > MAX_KEY_LEN {
+    if bad != 0 || eq - start > MAX_KEY_LEN {
         return Err(invalid_key);
     }
-    let (key, value) = member.split_at(eq);
-    if !valid_value(&value[1..]) {
+    // The value runs to the next ',' or the end of the field; trailing spaces
+    // and tabs are OWS, leading spaces belong to the value, tabs elsewhere
+    // are invalid.
+    let value_start = eq + 1;
+    let rest = line.get(value_start..).unwrap_or_default();
+    let mut value_len = 0;
+    let mut next = line.len();
+    let mut tab = 0u8;
+    for (j, &b) in rest.iter().enumerate() {
+        match b {
+            b',' => {
+                next = value_start + j;
+                break;
+            }
+            b' ' => {}
+            b'\t' => tab = VALUE,
+            _ => {
+                bad |= (!CLASS[b as usize] & VALUE) | tab;
+                value_len = j + 1;
+            }
+        }
+    }
+    let (i, value_end) = (next, value_start + value_len);
+    let len = value_end - value_start;
+    if bad != 0 || len == 0 || len > MAX_VALUE_LEN {
         return Err(TraceStateError::InvalidValue { member: index });
     }
-    Ok((eq, signature(key)))
+    Ok(Some(Scanned {
+        start,
+        eq,
+        next: i,
+        signature: signature ^ (((eq - start) as u64) << 56),
+    }))
 }
 
 /// Checks the Level 2 key grammar.
@@ -173,19 +182,6 @@ fn valid_key(key: &[u8]) -> bool {
     }
 }
 
-/// A cheap key signature: length, first and last eight bytes. Equal keys
-/// have equal signatures; different keys rarely do, and then a byte
-/// comparison settles it.
-#[inline]
-fn signature(key: &[u8]) -> u64 {
-    let mut head = [0u8; 8];
-    let mut tail = [0u8; 8];
-    let n = key.len().min(8);
-    head[..n].copy_from_slice(&key[..n]);
-    tail[..n].copy_from_slice(&key[key.len() - n..]);
-    u64::from_le_bytes(head) ^ u64::from_le_bytes(tail).rotate_left(29) ^ (key.len() as u64)
-}
-
 /// Checks the value grammar: 1..=256 printable ASCII except `,` and `=`,
 /// not ending in a space.
 #[inline]
@@ -194,11 +190,6 @@ fn valid_value(value: &[u8]) -> bool {
         .iter()
         .fold(VALUE, |acc, &b| acc & CLASS[b as usize] & VALUE);
     ok != 0 && !value.is_empty() && value.len() <= MAX_VALUE_LEN && value.last() != Some(&b' ')
-}
-
-fn as_str(bytes: &[u8]) -> &str {
-    // Validated members are ASCII, so this never takes the fallback.
-    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A validated, borrowed view of a `tracestate` spread over any number of
@@ -296,24 +287,29 @@ impl<'a> TraceStateView<'a> {
     }
 
     fn validate(lines: Lines<'a>) -> Result<Self, TraceStateError> {
-        let mut hashes = [0u64; MAX_MEMBERS];
+        let mut signatures = [0u64; MAX_MEMBERS];
         let mut members = 0usize;
         let mut duplicates = 0u32;
-        for member in Members::new(lines) {
-            if members == MAX_MEMBERS {
-                return Err(TraceStateError::TooManyMembers);
-            }
-            let index = members as u8;
-            let (eq, hash) = validate_member(member, index)?;
-            let key = &member[..eq];
-            for (earlier, &h) in hashes[..members].iter().enumerate() {
-                if h == hash && duplicates & (1 << earlier) == 0 && nth_key(lines, earlier) == key {
-                    duplicates |= 1 << members;
-                    break;
+        for line in lines.iter() {
+            let mut i = 0;
+            while let Some(m) = scan_member(line, i, members.min(MAX_MEMBERS) as u8)? {
+                if members == MAX_MEMBERS {
+                    return Err(TraceStateError::TooManyMembers);
                 }
+                i = m.next;
+                let key = line.get(m.start..m.eq).unwrap_or_default();
+                for (earlier, &sig) in signatures[..members].iter().enumerate() {
+                    if sig == m.signature
+                        && duplicates & (1 << earlier) == 0
+                        && nth_key(lines, earlier) == key
+                    {
+                        duplicates |= 1 << members;
+                        break;
+                    }
+                }
+                signatures[members] = m.signature;
+                members += 1;
             }
-            hashes[members] = hash;
-            members += 1;
         }
         Ok(Self {
             lines,
@@ -357,7 +353,8 @@ impl<'a> TraceStateView<'a> {
     #[must_use]
     pub fn iter(&self) -> Iter<'a> {
         Iter {
-            members: Members::new(self.lines),
+            lines: self.lines.iter(),
+            rest: "",
             index: 0,
             duplicates: self.duplicates,
         }
@@ -404,10 +401,21 @@ impl<'a> TraceStateView<'a> {
     }
 }
 
+/// The key of member `n` of already validated fields (the rare path of
+/// duplicate detection: only when two signatures match).
 fn nth_key(lines: Lines<'_>, n: usize) -> &[u8] {
-    let member = Members::new(lines).nth(n).unwrap_or_default();
-    let eq = member.iter().position(|&b| b == b'=').unwrap_or(0);
-    &member[..eq]
+    let mut seen = 0;
+    for line in lines.iter() {
+        let mut i = 0;
+        while let Ok(Some(m)) = scan_member(line, i, 0) {
+            if seen == n {
+                return line.get(m.start..m.eq).unwrap_or_default();
+            }
+            seen += 1;
+            i = m.next;
+        }
+    }
+    &[]
 }
 
 impl fmt::Debug for TraceStateView<'_> {
@@ -444,7 +452,9 @@ impl<'a> IntoIterator for &TraceStateView<'a> {
 
 /// Iterator over the `(key, value)` pairs of a [`TraceStateView`].
 pub struct Iter<'a> {
-    members: Members<'a>,
+    lines: LineIter<'a>,
+    /// The rest of the current field; validated, so ASCII.
+    rest: &'a str,
     index: u8,
     duplicates: u32,
 }
@@ -455,14 +465,30 @@ impl<'a> Iterator for Iter<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let member = self.members.next()?;
+            if self.rest.is_empty() {
+                // Validated fields are ASCII: one UTF-8 check per field, and
+                // members are then sliced out without further checks.
+                self.rest = std::str::from_utf8(self.lines.next()?).unwrap_or_default();
+                continue;
+            }
+            // Short members: a plain byte loop beats `memchr` here.
+            let bytes = self.rest.as_bytes();
+            let comma = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
+            let member = self.rest.get(..comma).unwrap_or_default();
+            self.rest = self.rest.get(comma + 1..).unwrap_or_default();
+            let member = member.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
             let index = self.index;
             self.index = self.index.saturating_add(1);
             if index < 32 && self.duplicates & (1 << index) != 0 {
                 continue;
             }
-            let eq = member.iter().position(|&b| b == b'=')?;
-            return Some((as_str(&member[..eq]), as_str(&member[eq + 1..])));
+            let eq = member.bytes().position(|b| b == b'=').unwrap_or(0);
+            if let (Some(key), Some(value)) = (member.get(..eq), member.get(eq + 1..)) {
+                return Some((key, value));
+            }
         }
     }
 }
