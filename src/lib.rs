@@ -46,6 +46,8 @@ mod context;
 mod error;
 mod headers;
 mod hex;
+mod response_headers;
+pub mod server;
 mod traceparent;
 mod tracestate;
 
@@ -54,6 +56,11 @@ pub use context::{
 };
 pub use error::{ParseError, TraceStateError};
 pub use headers::{TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE};
+pub use response_headers::{
+    ConfigError, SERVER_TIMING, ServerTimingName, TIMING_ALLOW_ORIGIN, list_contains,
+    merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
+};
+pub use server::{TimingAllowOrigin, Trust};
 pub use traceparent::{TRACEPARENT_LEN, TraceParent};
 pub use tracestate::{
     DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,

@@ -1,0 +1,131 @@
+//! The response future of `TraceContext`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
+
+use http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
+use http::{HeaderMap, HeaderValue, Response};
+use opentelemetry::Context;
+use pin_project_lite::pin_project;
+use tracing::Span;
+
+use crate::response_headers::{
+    SERVER_TIMING, merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
+};
+use crate::server::TimingAllowOrigin;
+use crate::server::layer::Config;
+
+/// What the response needs, gathered from the request.
+#[derive(Debug)]
+pub(crate) struct ResponseState {
+    pub(crate) config: Arc<Config>,
+    pub(crate) origin: Option<HeaderValue>,
+    pub(crate) preflight: bool,
+    pub(crate) server_timing: Option<HeaderValue>,
+}
+
+impl ResponseState {
+    /// Appends and merges response headers; never removes or replaces what
+    /// the application (or an inner CORS layer) set.
+    fn apply(self, headers: &mut HeaderMap) {
+        let wrote_server_timing = match self.server_timing {
+            Some(value) => {
+                headers.append(SERVER_TIMING, value);
+                true
+            }
+            None => false,
+        };
+        if let TimingAllowOrigin::Any = self.config.timing_allow_origin {
+            merge_timing_allow_origin(headers, &HeaderValue::from_static("*"));
+        }
+        let Some(origin) = self.origin else {
+            return;
+        };
+        if wrote_server_timing && self.config.expose_server_timing {
+            merge_expose_headers(headers);
+        }
+        let cors_allows_origin = headers
+            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_some_and(|allowed| allowed == "*" || allowed == origin);
+        let timing_allowed = match &self.config.timing_allow_origin {
+            TimingAllowOrigin::MirrorCors => cors_allows_origin,
+            TimingAllowOrigin::Origins(list) => list.contains(&origin),
+            TimingAllowOrigin::Any | TimingAllowOrigin::Off => false,
+        };
+        if timing_allowed {
+            merge_timing_allow_origin(headers, &origin);
+        }
+        if self.preflight && cors_allows_origin && !self.config.preflight_allow_headers.is_empty() {
+            merge_allow_headers(headers, &self.config.preflight_allow_headers);
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`TraceContext`](crate::server::TraceContext): runs
+    /// the inner future inside the server span, then records the status and
+    /// adds the trace response headers.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+        state: Option<ResponseState>,
+        attach: Option<Context>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, span: Span, state: ResponseState, attach: Option<Context>) -> Self {
+        Self {
+            inner,
+            span,
+            state: Some(state),
+            attach,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("span", &self.span)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _enter = this.span.enter();
+        // Without an OpenTelemetry layer, the incoming context is made
+        // current so outgoing calls pass it through unchanged.
+        let _attached = this.attach.clone().map(Context::attach);
+        let result = ready!(this.inner.poll(cx));
+        match result {
+            Ok(mut response) => {
+                let status = response.status();
+                this.span
+                    .record("http.response.status_code", status.as_u16());
+                if status.is_server_error() {
+                    this.span.record("otel.status_code", "ERROR");
+                }
+                if let Some(state) = this.state.take() {
+                    state.apply(response.headers_mut());
+                }
+                Poll::Ready(Ok(response))
+            }
+            Err(err) => {
+                this.span.record("otel.status_code", "ERROR");
+                Poll::Ready(Err(err))
+            }
+        }
+    }
+}

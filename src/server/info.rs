@@ -1,0 +1,90 @@
+//! The per-request value handlers read from the request extensions.
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+
+use crate::error::ParseError;
+use crate::server::Trust;
+use crate::traceparent::TraceParent;
+
+/// What happened to the incoming trace context of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// The server span continues the caller's trace.
+    Continued,
+    /// A valid incoming context was not continued because of the trust policy.
+    NotTrusted(Trust),
+    /// No usable `traceparent`: a new trace was started.
+    NewTrace(ParseError),
+}
+
+/// Trace context of the current request, inserted into the request
+/// extensions by [`TraceContext`](crate::server::TraceContext) so handlers
+/// can log the trace id or render meta tags.
+///
+/// ```
+/// use axum::{Extension, Router, routing::get};
+/// use tower_trace_context::server::{RequestTrace, TraceContextLayer};
+///
+/// async fn handler(Extension(trace): Extension<RequestTrace>) -> String {
+///     match trace.traceparent() {
+///         Some(tp) => format!("trace {}", tp.trace_id()),
+///         None => "not traced".to_owned(),
+///     }
+/// }
+/// let app: Router = Router::new().route("/", get(handler)).layer(TraceContextLayer::new());
+/// # let _ = app;
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestTrace {
+    pub(crate) cx: Context,
+    pub(crate) incoming: Result<TraceParent, ParseError>,
+    pub(crate) decision: Decision,
+    pub(crate) server_span: bool,
+}
+
+impl RequestTrace {
+    /// The OpenTelemetry context of the server span; without an
+    /// OpenTelemetry subscriber layer, the incoming remote context (or the
+    /// empty context).
+    ///
+    /// ```
+    /// # use tower_trace_context::server::RequestTrace;
+    /// # fn f(trace: &RequestTrace) {
+    /// let cx = trace.context().clone(); // e.g. to `attach()` in a spawned task
+    /// # let _ = cx; }
+    /// ```
+    #[must_use]
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// The span context of [`RequestTrace::context`].
+    #[must_use]
+    pub fn span_context(&self) -> SpanContext {
+        self.cx.span().span_context().clone()
+    }
+
+    /// `traceparent` of the server span (trace id, server span id, flags):
+    /// what `server-timing` and meta tags carry. `None` without an
+    /// OpenTelemetry layer.
+    #[must_use]
+    pub fn traceparent(&self) -> Option<TraceParent> {
+        if !self.server_span {
+            return None;
+        }
+        TraceParent::from_span_context(self.cx.span().span_context())
+    }
+
+    /// The `traceparent` the request arrived with, or why there was none.
+    pub fn incoming(&self) -> Result<TraceParent, ParseError> {
+        self.incoming
+    }
+
+    /// What the layer did with the incoming context.
+    #[must_use]
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+}

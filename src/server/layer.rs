@@ -1,0 +1,253 @@
+//! `TraceContextLayer` and its configuration.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::HeaderName;
+use tower_layer::Layer;
+
+use crate::headers::TRACE_CONTEXT_HEADERS;
+use crate::response_headers::{ConfigError, ServerTimingName};
+use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
+use crate::server::{DefaultMakeSpan, TraceContext};
+
+/// Shared, immutable configuration of the server layer.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) trust: Trust,
+    pub(crate) trust_fn: Option<TrustFn>,
+    pub(crate) server_timing: Option<ServerTimingName>,
+    pub(crate) expose_server_timing: bool,
+    pub(crate) timing_allow_origin: TimingAllowOrigin,
+    pub(crate) preflight_allow_headers: Vec<HeaderName>,
+}
+
+impl Config {
+    pub(crate) fn trust_for(&self, head: &RequestHead<'_>) -> Trust {
+        match &self.trust_fn {
+            Some(f) => f(head),
+            None => self.trust,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            trust: Trust::Continue,
+            trust_fn: None,
+            server_timing: Some(ServerTimingName::default()),
+            expose_server_timing: true,
+            timing_allow_origin: TimingAllowOrigin::MirrorCors,
+            preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("trust", &self.trust)
+            .field(
+                "trust_fn",
+                &self.trust_fn.as_ref().map(|_| "Fn(&RequestHead) -> Trust"),
+            )
+            .field("server_timing", &self.server_timing)
+            .field("expose_server_timing", &self.expose_server_timing)
+            .field("timing_allow_origin", &self.timing_allow_origin)
+            .field("preflight_allow_headers", &self.preflight_allow_headers)
+            .finish()
+    }
+}
+
+/// Continues the browser's (or any caller's) W3C trace in a server span and
+/// answers with `server-timing`, CORS and `Timing-Allow-Origin` headers.
+///
+/// See the [module docs](crate::server) for what it does per request and
+/// where it must sit relative to tower-http's `CorsLayer`.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tower_trace_context::server::TraceContextLayer;
+///
+/// let app: Router = Router::new()
+///     .route("/api/data", get(|| async { "ok" }))
+///     .layer(TraceContextLayer::new());
+/// # let _ = app;
+/// ```
+#[derive(Clone, Debug)]
+pub struct TraceContextLayer<M = DefaultMakeSpan> {
+    config: Arc<Config>,
+    make_span: M,
+}
+
+impl Default for TraceContextLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TraceContextLayer {
+    /// The default layer: continue incoming traces, write
+    /// `server-timing: traceparent;desc="..."`, expose it to cross-origin
+    /// `fetch()`, mirror CORS into `Timing-Allow-Origin`, and add
+    /// `traceparent, tracestate` to preflight `Access-Control-Allow-Headers`.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new();
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(Config::default()),
+            make_span: DefaultMakeSpan::new(),
+        }
+    }
+}
+
+impl<M> TraceContextLayer<M> {
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Sets the trust policy for every request (a second call replaces the
+    /// first, and clears a [`trust_fn`](Self::trust_fn)).
+    ///
+    /// ```
+    /// # use tower_trace_context::{Trust, server::TraceContextLayer};
+    /// let public = TraceContextLayer::new().trust(Trust::NewRootWithLink);
+    /// # let _ = public;
+    /// ```
+    #[must_use]
+    pub fn trust(mut self, trust: Trust) -> Self {
+        let config = self.config_mut();
+        config.trust = trust;
+        config.trust_fn = None;
+        self
+    }
+
+    /// Decides trust per request, like Go otelhttp's `WithPublicEndpointFn`
+    /// (a second call replaces the first).
+    ///
+    /// ```
+    /// use tower_trace_context::{Trust, server::TraceContextLayer};
+    /// let layer = TraceContextLayer::new().trust_fn(|head| {
+    ///     if head.uri().path().starts_with("/public/") { Trust::NewRootWithLink } else { Trust::Continue }
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn trust_fn<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> Trust + Send + Sync + 'static,
+    {
+        self.config_mut().trust_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// Names the Server-Timing entry (default `traceparent`, what Grafana
+    /// Faro reads; the Trace Context Level 3 draft uses `trace`). A second
+    /// call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().server_timing_name("trace")?;
+    /// assert!(TraceContextLayer::new().server_timing_name("bad name").is_err());
+    /// # let _ = layer;
+    /// # Ok::<(), tower_trace_context::ConfigError>(())
+    /// ```
+    pub fn server_timing_name(mut self, name: &str) -> Result<Self, ConfigError> {
+        self.config_mut().server_timing = Some(ServerTimingName::new(name)?);
+        Ok(self)
+    }
+
+    /// Turns the Server-Timing entry (and so the `Access-Control-Expose-Headers`
+    /// addition) on or off.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().server_timing(false);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn server_timing(mut self, enabled: bool) -> Self {
+        let config = self.config_mut();
+        match (enabled, config.server_timing.is_some()) {
+            (true, false) => config.server_timing = Some(ServerTimingName::default()),
+            (false, _) => config.server_timing = None,
+            _ => {}
+        }
+        self
+    }
+
+    /// Whether to add `server-timing` to `Access-Control-Expose-Headers` of
+    /// responses to requests with an `Origin` (default on).
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().expose_server_timing(false);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn expose_server_timing(mut self, enabled: bool) -> Self {
+        self.config_mut().expose_server_timing = enabled;
+        self
+    }
+
+    /// Sets the `Timing-Allow-Origin` policy (default
+    /// [`TimingAllowOrigin::MirrorCors`]).
+    ///
+    /// ```
+    /// # use tower_trace_context::{TimingAllowOrigin, server::TraceContextLayer};
+    /// let layer = TraceContextLayer::new().timing_allow_origin(TimingAllowOrigin::Off);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn timing_allow_origin(mut self, policy: TimingAllowOrigin) -> Self {
+        self.config_mut().timing_allow_origin = policy;
+        self
+    }
+
+    /// Header names merged into `Access-Control-Allow-Headers` of CORS
+    /// preflight responses (default `traceparent, tracestate`; an empty list
+    /// turns the merge off). A second call replaces the list.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower_trace_context::{TRACE_CONTEXT_HEADERS, server::TraceContextLayer};
+    /// let names = [&TRACE_CONTEXT_HEADERS[..], &[HeaderName::from_static("baggage")]].concat();
+    /// let layer = TraceContextLayer::new().preflight_allow_headers(names);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn preflight_allow_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.config_mut().preflight_allow_headers = names.into_iter().collect();
+        self
+    }
+
+    /// Replaces how the server span is made (see [`MakeSpan`](crate::server::MakeSpan)).
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new()
+    ///     .make_span(|_: &http::Request<()>| tracing::info_span!("req", otel.kind = "server"));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn make_span<M2>(self, make_span: M2) -> TraceContextLayer<M2> {
+        TraceContextLayer {
+            config: self.config,
+            make_span,
+        }
+    }
+}
+
+impl<S, M: Clone> Layer<S> for TraceContextLayer<M> {
+    type Service = TraceContext<S, M>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceContext::from_parts(inner, self.config.clone(), self.make_span.clone())
+    }
+}

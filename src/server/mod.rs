@@ -1,0 +1,77 @@
+//! The server layer: continue the caller's trace, answer with
+//! `server-timing`, CORS and `Timing-Allow-Origin`.
+//!
+//! Per request, [`TraceContextLayer`]:
+//!
+//! 1. parses `traceparent` / `tracestate` with the zero-allocation parser;
+//! 2. opens a server span ([`MakeSpan`], by default [`DefaultMakeSpan`] with
+//!    OpenTelemetry HTTP semantic-convention fields) and, before it is
+//!    entered, sets its OpenTelemetry parent from the incoming context
+//!    according to the [`Trust`] policy;
+//! 3. inserts a [`RequestTrace`] into the request extensions and runs the
+//!    inner service inside the span;
+//! 4. records `http.response.status_code` (and `otel.status_code = ERROR`
+//!    on 5xx or an inner error) and merges response headers, never
+//!    replacing what the application set:
+//!    `server-timing: traceparent;desc="00-<trace>-<server span>-<flags>"`,
+//!    `Access-Control-Expose-Headers: server-timing` for requests with an
+//!    `Origin`, `Timing-Allow-Origin` per [`TimingAllowOrigin`], and, on CORS
+//!    preflight responses that allow the origin,
+//!    `Access-Control-Allow-Headers: traceparent, tracestate`.
+//!
+//! Why a trace was not continued is logged as a `DEBUG` event with target
+//! `tower_trace_context` (no header, which rule failed, or the policy).
+//!
+//! The span ends when the response head is ready (streaming bodies are not
+//! covered).
+//!
+//! # Without an OpenTelemetry layer
+//!
+//! Nothing panics. The span has no OpenTelemetry context, so no
+//! `server-timing` entry is written (there is no server span id to
+//! report), and a valid incoming context is made the current OpenTelemetry
+//! context while the inner service runs, so outgoing calls that inject the
+//! current context pass it through unchanged. [`RequestTrace::context`]
+//! holds it too.
+//!
+//! # With tower-http's `CorsLayer`
+//!
+//! `CorsLayer` answers every preflight itself, without calling the service
+//! it wraps, and replaces `Access-Control-Expose-Headers`. So this layer
+//! must be **outside** it: in axum, call `.layer(TraceContextLayer)`
+//! *after* `.layer(CorsLayer)`; in a `ServiceBuilder`, list this layer
+//! *before* `CorsLayer`. Inside it, preflights never reach this layer, and a
+//! browser drops the trace headers (or the whole request).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use http::{Method, header::CONTENT_TYPE};
+//! use tower_http::cors::CorsLayer;
+//! use tower_trace_context::{TRACE_CONTEXT_HEADERS, server::TraceContextLayer};
+//!
+//! let cors = CorsLayer::new()
+//!     .allow_origin(["http://localhost:3000".parse().unwrap()])
+//!     .allow_methods([Method::GET, Method::POST])
+//!     // Either list the trace headers here, or let TraceContextLayer merge them in.
+//!     .allow_headers([CONTENT_TYPE, TRACE_CONTEXT_HEADERS[0].clone(), TRACE_CONTEXT_HEADERS[1].clone()]);
+//!
+//! let app: Router = Router::new()
+//!     .route("/api/data", get(|| async { "ok" }))
+//!     .layer(cors)                         // inner
+//!     .layer(TraceContextLayer::new());    // outer: added last
+//! # let _ = app;
+//! ```
+
+mod future;
+mod info;
+mod layer;
+mod make_span;
+mod policy;
+mod service;
+
+pub use future::ResponseFuture;
+pub use info::{Decision, RequestTrace};
+pub use layer::TraceContextLayer;
+pub use make_span::{DefaultMakeSpan, MakeSpan};
+pub use policy::{RequestHead, TimingAllowOrigin, Trust};
+pub use service::TraceContext;

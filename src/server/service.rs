@@ -1,0 +1,193 @@
+//! The `TraceContext` service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
+use http::{Method, Request, Response};
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
+use tower_service::Service;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::context::TraceContextHeaders;
+use crate::server::future::{ResponseFuture, ResponseState};
+use crate::server::layer::Config;
+use crate::server::policy::{RequestHead, Trust};
+use crate::server::{Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer};
+use crate::traceparent::TraceParent;
+
+/// Middleware that continues the caller's W3C trace in a server span; made
+/// by [`TraceContextLayer`].
+pub struct TraceContext<S, M = DefaultMakeSpan> {
+    inner: S,
+    config: Arc<Config>,
+    make_span: M,
+}
+
+impl<S> TraceContext<S> {
+    /// Wraps `inner` with the default configuration.
+    ///
+    /// ```
+    /// use tower_trace_context::server::TraceContext;
+    /// let svc = TraceContext::new(tower::service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    /// }));
+    /// # let _ = svc;
+    /// ```
+    pub fn new(inner: S) -> Self {
+        Self::from_parts(inner, Arc::default(), DefaultMakeSpan::new())
+    }
+
+    /// The default layer, [`TraceContextLayer::new`].
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContext;
+    /// let layer = TraceContext::layer();
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn layer() -> TraceContextLayer {
+        TraceContextLayer::new()
+    }
+}
+
+impl<S, M> TraceContext<S, M> {
+    pub(crate) fn from_parts(inner: S, config: Arc<Config>, make_span: M) -> Self {
+        Self {
+            inner,
+            config,
+            make_span,
+        }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, M: Clone> Clone for TraceContext<S, M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+            make_span: self.make_span.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, M> fmt::Debug for TraceContext<S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceContext")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .field("make_span", &std::any::type_name::<M>())
+            .finish()
+    }
+}
+
+impl<S, M, ReqBody, ResBody> Service<Request<ReqBody>> for TraceContext<S, M>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    M: MakeSpan<ReqBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let span = self.make_span.make_span(&req);
+
+        // Decide what to do with the incoming context, and wire the parent
+        // before the span is entered or started.
+        let parsed = TraceContextHeaders::from_headers(req.headers());
+        let incoming = parsed.map(|p| p.traceparent());
+        let (decision, remote) = match parsed {
+            Ok(parsed) => match self.config.trust_for(&RequestHead::of(&req)) {
+                Trust::Continue => {
+                    let remote = Context::new().with_remote_span_context(parsed.span_context());
+                    let _ = span.set_parent(remote.clone());
+                    (Decision::Continued, Some(remote))
+                }
+                Trust::NewRootWithLink => {
+                    let _ = span.set_parent(Context::new());
+                    span.add_link(parsed.span_context());
+                    (Decision::NotTrusted(Trust::NewRootWithLink), None)
+                }
+                trust => (Decision::NotTrusted(trust), None),
+            },
+            Err(err) => (Decision::NewTrace(err), None),
+        };
+        match decision {
+            Decision::Continued => {}
+            Decision::NotTrusted(trust) => tracing::debug!(
+                target: "tower_trace_context",
+                parent: &span,
+                policy = trust.as_str(),
+                "incoming trace context not continued: trust policy"
+            ),
+            Decision::NewTrace(err) => tracing::debug!(
+                target: "tower_trace_context",
+                parent: &span,
+                reason = err.as_str(),
+                "incoming trace context not continued: {err}"
+            ),
+        }
+
+        // The server span's own context. Without an OpenTelemetry layer (or
+        // with the span filtered out) it is invalid: then the incoming
+        // context is passed through unchanged to code that reads the current
+        // OpenTelemetry context, and no server-timing is written.
+        let server_cx = span.context();
+        let server_span = server_cx.span().span_context().is_valid();
+        let (cx, attach) = match (server_span, remote) {
+            (true, _) => (server_cx, None),
+            (false, Some(remote)) => (remote.clone(), Some(remote)),
+            (false, None) => (Context::new(), None),
+        };
+
+        let server_timing = match (&self.config.server_timing, server_span) {
+            (Some(name), true) => {
+                TraceParent::from_span_context(cx.span().span_context()).map(|tp| name.entry(&tp))
+            }
+            _ => None,
+        };
+        let state = ResponseState {
+            config: self.config.clone(),
+            origin: req.headers().get(ORIGIN).cloned(),
+            preflight: req.method() == Method::OPTIONS
+                && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD),
+            server_timing,
+        };
+        req.extensions_mut().insert(RequestTrace {
+            cx,
+            incoming,
+            decision,
+            server_span,
+        });
+
+        let future = {
+            let _enter = span.enter();
+            let _attached = attach.clone().map(Context::attach);
+            self.inner.call(req)
+        };
+        ResponseFuture::new(future, span, state, attach)
+    }
+}

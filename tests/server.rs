@@ -1,0 +1,502 @@
+//! The server layer over real TCP on 127.0.0.1, with the real OpenTelemetry
+//! SDK (in-memory exporter) checking trace ids and parent links.
+
+#[path = "support/http.rs"]
+mod http_support;
+#[path = "support/otel.rs"]
+mod otel;
+
+use axum::Router;
+use axum::extract::Extension;
+use axum::routing::get;
+use http::{HeaderValue, Method, StatusCode};
+use http_support::{send, serve};
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
+use opentelemetry_sdk::trace::Sampler;
+use tower_http::cors::CorsLayer;
+use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer};
+use tower_trace_context::{ParseError, TimingAllowOrigin, Trust};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const ORIGIN: &str = "http://app.localhost:3000";
+
+/// Echoes what the handler sees: the tracestate of its context and the decision.
+async fn echo(Extension(trace): Extension<RequestTrace>) -> String {
+    format!(
+        "{}|{:?}",
+        trace.span_context().trace_state().header(),
+        trace.decision()
+    )
+}
+
+fn app(layer: TraceContextLayer) -> Router {
+    Router::new().route("/api/data", get(echo)).layer(layer)
+}
+
+/// The `desc` of the `traceparent` Server-Timing entry.
+fn server_timing_desc(values: &[String], name: &str) -> String {
+    let prefix = format!("{name};desc=\"");
+    let entry = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|e| e.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} entry in {values:?}"));
+    entry.trim_end_matches('"').to_owned()
+}
+
+#[tokio::test]
+async fn continues_incoming_trace_and_reports_server_span() {
+    let otel = otel::install();
+    let addr = serve(app(TraceContextLayer::new())).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api/data"),
+        &[
+            ("traceparent", TP),
+            ("tracestate", "congo=t61rcWkgMzE"),
+            ("tracestate", "rojo=1"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // tracestate passes through unchanged (both fields combined in order).
+    assert_eq!(reply.body, "congo=t61rcWkgMzE,rojo=1|Continued");
+
+    let span = otel.span("GET /api/data").await;
+    assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
+    assert_eq!(span.parent_span_id, otel::span_id(PARENT));
+    assert!(span.parent_span_is_remote);
+    assert_eq!(span.span_kind, opentelemetry::trace::SpanKind::Server);
+    assert_eq!(
+        span.span_context.trace_state().header(),
+        "congo=t61rcWkgMzE,rojo=1"
+    );
+    let attr = |k: &str| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == k)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(attr("http.request.method").as_deref(), Some("GET"));
+    assert_eq!(attr("http.route").as_deref(), Some("/api/data"));
+    assert_eq!(attr("url.path").as_deref(), Some("/api/data"));
+    assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+
+    // server-timing carries exactly the exported server span.
+    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+    assert_eq!(
+        desc,
+        format!("00-{TRACE}-{}-01", span.span_context.span_id())
+    );
+    // No Origin: no CORS or timing headers.
+    assert!(reply.headers.get("access-control-expose-headers").is_none());
+    assert!(reply.headers.get("timing-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn invalid_or_duplicate_traceparent_starts_a_new_trace() {
+    let otel = otel::install();
+    let addr = serve(app(TraceContextLayer::new())).await;
+    let url = format!("http://{addr}/api/data");
+    let upper = TP.to_uppercase().replacen("00-", "00-", 1);
+    let cases: [(&[(&str, &str)], ParseError); 4] = [
+        (&[("traceparent", &upper)], ParseError::InvalidTraceId),
+        (
+            &[("traceparent", TP), ("traceparent", TP)],
+            ParseError::Duplicate,
+        ),
+        (
+            &[(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            )],
+            ParseError::TrailingData,
+        ),
+        (&[("tracestate", "a=1")], ParseError::Missing),
+    ];
+    for (headers, err) in cases {
+        let reply = send(Method::GET, &url, headers).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        // A new trace: no tracestate is taken from the request.
+        assert_eq!(reply.body, format!("|{:?}", Decision::NewTrace(err)));
+        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+        assert!(!desc.contains(TRACE), "{desc}");
+    }
+    let spans = otel.spans(4).await;
+    for span in spans {
+        assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+        assert_eq!(span.parent_span_id, SpanId::INVALID);
+    }
+}
+
+#[tokio::test]
+async fn public_endpoint_starts_new_root_with_link() {
+    let otel = otel::install();
+    let addr = serve(app(TraceContextLayer::new().trust(Trust::NewRootWithLink))).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.body, "|NotTrusted(NewRootWithLink)");
+    let span = otel.span("GET /api/data").await;
+    assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+    assert_eq!(span.parent_span_id, SpanId::INVALID);
+    let link = span.links.links.first().expect("a link to the caller");
+    assert_eq!(link.span_context.trace_id(), otel::trace_id(TRACE));
+    assert_eq!(link.span_context.span_id(), otel::span_id(PARENT));
+}
+
+#[tokio::test]
+async fn public_endpoint_ignores_incoming_sampled_flag() {
+    // Roots are never sampled; children follow their parent.
+    let otel = otel::install_with(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+    let trusting = serve(app(TraceContextLayer::new())).await;
+    let public = serve(app(TraceContextLayer::new().trust_fn(|head| {
+        assert_eq!(head.uri().path(), "/api/data");
+        Trust::NewRootWithLink
+    })))
+    .await;
+
+    let reply = send(
+        Method::GET,
+        &format!("http://{public}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+    assert!(
+        desc.ends_with("-00"),
+        "public endpoint must not be forced to sample: {desc}"
+    );
+
+    let reply = send(
+        Method::GET,
+        &format!("http://{trusting}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+    assert!(
+        desc.starts_with(&format!("00-{TRACE}-")) && desc.ends_with("-01"),
+        "{desc}"
+    );
+
+    // Only the trusting server's span was sampled and exported.
+    let spans = otel.spans(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let spans_later = otel.exporter.get_finished_spans().unwrap();
+    assert_eq!(spans_later.len(), 1, "{spans_later:?}");
+    assert_eq!(spans[0].span_context.trace_id(), otel::trace_id(TRACE));
+}
+
+#[tokio::test]
+async fn ignore_policy_does_not_use_incoming_context() {
+    let otel = otel::install();
+    let addr = serve(app(TraceContextLayer::new().trust(Trust::Ignore))).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.body, "|NotTrusted(Ignore)");
+    let span = otel.span("GET /api/data").await;
+    assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+    assert!(span.links.links.is_empty());
+}
+
+#[tokio::test]
+async fn merges_with_headers_the_app_set() {
+    let otel = otel::install();
+    let handler = || async {
+        (
+            [
+                ("server-timing", "db;dur=53"),
+                ("access-control-expose-headers", "x-request-id"),
+                ("access-control-allow-origin", ORIGIN),
+            ],
+            "ok",
+        )
+    };
+    let preflight = || async {
+        (
+            [
+                ("access-control-allow-origin", ORIGIN),
+                ("access-control-allow-headers", "content-type, TraceParent"),
+            ],
+            "",
+        )
+    };
+    let app = Router::new()
+        .route("/api/data", get(handler).options(preflight))
+        .layer(TraceContextLayer::new());
+    let addr = serve(app).await;
+    let url = format!("http://{addr}/api/data");
+
+    let reply = send(
+        Method::GET,
+        &url,
+        &[("origin", ORIGIN), ("traceparent", TP)],
+    )
+    .await;
+    let timing = reply.all("server-timing");
+    assert_eq!(timing[0], "db;dur=53", "the app's entry is kept, first");
+    assert!(server_timing_desc(&timing, "traceparent").starts_with(&format!("00-{TRACE}-")));
+    assert_eq!(
+        reply.all("access-control-expose-headers"),
+        ["x-request-id", "server-timing"]
+    );
+    // MirrorCors: CORS allows this origin, so timing is allowed too.
+    assert_eq!(reply.all("timing-allow-origin"), [ORIGIN]);
+
+    let reply = send(
+        Method::OPTIONS,
+        &url,
+        &[
+            ("origin", ORIGIN),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "traceparent,tracestate"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        reply.all("access-control-allow-headers"),
+        ["content-type, TraceParent", "tracestate"]
+    );
+    otel.spans(2).await;
+}
+
+#[tokio::test]
+async fn timing_allow_origin_policies() {
+    let _otel = otel::install();
+    let other = "http://evil.localhost";
+    let plain = Router::new().route("/", get(|| async { "ok" }));
+    let cors = |allowed: &'static str| {
+        Router::new().route(
+            "/",
+            get(move || async move { ([("access-control-allow-origin", allowed)], "ok") }),
+        )
+    };
+    let cases = [
+        // (app, policy, request origin, expected TAO)
+        (
+            cors(ORIGIN),
+            TimingAllowOrigin::MirrorCors,
+            ORIGIN,
+            vec![ORIGIN],
+        ),
+        (cors(ORIGIN), TimingAllowOrigin::MirrorCors, other, vec![]),
+        (cors("*"), TimingAllowOrigin::MirrorCors, other, vec![other]),
+        (plain.clone(), TimingAllowOrigin::MirrorCors, ORIGIN, vec![]),
+        (plain.clone(), TimingAllowOrigin::Any, ORIGIN, vec!["*"]),
+        (
+            plain.clone(),
+            TimingAllowOrigin::origins([ORIGIN]).unwrap(),
+            ORIGIN,
+            vec![ORIGIN],
+        ),
+        (
+            plain.clone(),
+            TimingAllowOrigin::origins([ORIGIN]).unwrap(),
+            other,
+            vec![],
+        ),
+        (cors(ORIGIN), TimingAllowOrigin::Off, ORIGIN, vec![]),
+    ];
+    for (i, (app, policy, origin, expected)) in cases.into_iter().enumerate() {
+        let addr = serve(app.layer(TraceContextLayer::new().timing_allow_origin(policy))).await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/"),
+            &[("origin", origin)],
+        )
+        .await;
+        assert_eq!(reply.all("timing-allow-origin"), expected, "case {i}");
+    }
+}
+
+fn cors_layer() -> CorsLayer {
+    // Deliberately without the trace headers: the trace layer adds them.
+    CorsLayer::new()
+        .allow_origin(HeaderValue::from_static(ORIGIN))
+        .allow_methods([Method::GET])
+        .allow_headers([http::header::CONTENT_TYPE])
+        .expose_headers([http::HeaderName::from_static("x-request-id")])
+}
+
+#[tokio::test]
+async fn trace_layer_outside_cors_layer_works() {
+    let otel = otel::install();
+    // axum: the layer added last is the outer one.
+    let app = Router::new()
+        .route("/api/data", get(echo))
+        .layer(cors_layer())
+        .layer(TraceContextLayer::new());
+    let addr = serve(app).await;
+    let url = format!("http://{addr}/api/data");
+
+    let preflight = send(
+        Method::OPTIONS,
+        &url,
+        &[
+            ("origin", ORIGIN),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "traceparent,tracestate"),
+        ],
+    )
+    .await;
+    assert!(preflight.status.is_success());
+    let allowed = preflight.all("access-control-allow-headers").join(",");
+    assert!(
+        allowed.contains("traceparent") && allowed.contains("tracestate"),
+        "{allowed}"
+    );
+
+    let reply = send(
+        Method::GET,
+        &url,
+        &[("origin", ORIGIN), ("traceparent", TP)],
+    )
+    .await;
+    let exposed = reply.all("access-control-expose-headers").join(",");
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("server-timing"),
+        "{exposed}"
+    );
+    assert_eq!(reply.all("timing-allow-origin"), [ORIGIN]);
+    let span = otel.span("GET /api/data").await;
+    assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
+}
+
+#[tokio::test]
+async fn trace_layer_inside_cors_layer_loses_the_preflight() {
+    let _otel = otel::install();
+    // The wrong order: CorsLayer is outer, answers the preflight itself and
+    // replaces Access-Control-Expose-Headers.
+    let app = Router::new()
+        .route("/api/data", get(echo))
+        .layer(TraceContextLayer::new())
+        .layer(cors_layer());
+    let addr = serve(app).await;
+    let url = format!("http://{addr}/api/data");
+
+    let preflight = send(
+        Method::OPTIONS,
+        &url,
+        &[
+            ("origin", ORIGIN),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "traceparent"),
+        ],
+    )
+    .await;
+    let allowed = preflight.all("access-control-allow-headers").join(",");
+    assert!(
+        !allowed.contains("traceparent"),
+        "a browser would drop traceparent: {allowed}"
+    );
+
+    let reply = send(
+        Method::GET,
+        &url,
+        &[("origin", ORIGIN), ("traceparent", TP)],
+    )
+    .await;
+    let exposed = reply.all("access-control-expose-headers").join(",");
+    assert!(!exposed.contains("server-timing"), "{exposed}");
+}
+
+#[tokio::test]
+async fn custom_server_timing_name() {
+    let _otel = otel::install();
+    let addr = serve(app(TraceContextLayer::new()
+        .server_timing_name("trace")
+        .unwrap()))
+    .await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    assert!(
+        server_timing_desc(&reply.all("server-timing"), "trace")
+            .starts_with(&format!("00-{TRACE}-"))
+    );
+}
+
+#[tokio::test]
+async fn without_opentelemetry_layer_the_context_passes_through() {
+    // No subscriber at all on this thread.
+    async fn handler(Extension(trace): Extension<RequestTrace>) -> String {
+        let current = opentelemetry::Context::current();
+        let sc = current.span().span_context().clone();
+        format!(
+            "{}-{}|{:?}",
+            sc.trace_id(),
+            sc.span_id(),
+            trace.traceparent()
+        )
+    }
+    let addr = serve(
+        Router::new()
+            .route("/", get(handler))
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/"),
+        &[("traceparent", TP), ("origin", ORIGIN)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // The handler sees the caller's context, unchanged, as current.
+    assert_eq!(reply.body, format!("{TRACE}-{PARENT}|None"));
+    // No server span id to report: no server-timing, nothing to expose.
+    assert!(reply.headers.get("server-timing").is_none());
+    assert!(reply.headers.get("access-control-expose-headers").is_none());
+
+    let reply = send(Method::GET, &format!("http://{addr}/"), &[]).await;
+    assert_eq!(
+        reply.body,
+        format!("{}-{}|None", TraceId::INVALID, SpanId::INVALID)
+    );
+}
+
+#[tokio::test]
+async fn inner_errors_propagate_untouched() {
+    use tower::{Layer, ServiceExt};
+    #[derive(Debug, PartialEq)]
+    struct Boom(u32);
+    let _otel = otel::install();
+    let svc = TraceContextLayer::new().layer(tower::service_fn(|_: http::Request<()>| async {
+        Err::<http::Response<()>, _>(Boom(42))
+    }));
+    let req = http::Request::get("/")
+        .header("traceparent", TP)
+        .body(())
+        .unwrap();
+    assert_eq!(svc.oneshot(req).await.unwrap_err(), Boom(42));
+}
+
+#[test]
+fn services_are_clone_and_debug() {
+    fn check_clone<T: Clone + std::fmt::Debug>(_: &T) {}
+    let layer = TraceContextLayer::new();
+    check_clone(&layer);
+    let svc = tower::Layer::layer(
+        &layer,
+        tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(()))
+        }),
+    );
+    check_clone(&svc);
+    assert!(format!("{svc:?}").starts_with("TraceContext {"));
+    assert!(format!("{layer:?}").contains("trust: Continue"));
+}
