@@ -13,6 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use tower_trace_context::{TraceContextHeaders, TraceParent, extract, inject};
 
@@ -43,6 +44,37 @@ fn extract_cases(c: &mut Criterion) {
                 })
             },
         );
+        // The floor OpenTelemetry's own types set: building the `TraceState`
+        // (a String per key and value) and the `Context`, from already split members.
+        let members: Vec<(String, String)> = TraceContextHeaders::from_headers(&headers)
+            .map(|p| {
+                p.tracestate()
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        group.bench_function("floor: TraceState::from_key_value + Context only", |b| {
+            b.iter(|| {
+                let ts = if members.is_empty() {
+                    TraceState::NONE
+                } else {
+                    TraceState::from_key_value(
+                        black_box(&members)
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
+                    .unwrap()
+                };
+                Context::new().with_remote_span_context(SpanContext::new(
+                    TraceId::from(1),
+                    SpanId::from(1),
+                    TraceFlags::SAMPLED,
+                    true,
+                    ts,
+                ))
+            })
+        });
         group.bench_function("opentelemetry_sdk extract", |b| {
             b.iter(|| {
                 sdk.extract_with_context(&Context::new(), &HeaderExtractor(black_box(&headers)))

@@ -1,11 +1,25 @@
 //! Tower middleware that joins browser and backend into one W3C distributed trace.
 //!
-//! This release holds the foundation every layer builds on: a strict,
-//! zero-allocation parser and encoder for the W3C Trace Context headers
-//! `traceparent` and `tracestate`, and the bridge to OpenTelemetry
-//! ([`extract`], [`inject`] and [`TraceContextPropagator`]).
+//! - A strict, zero-allocation parser and encoder for the W3C Trace Context
+//!   headers `traceparent` and `tracestate` ([`TraceParent`],
+//!   [`TraceStateView`], [`TraceContextHeaders`]) and the bridge to
+//!   OpenTelemetry ([`extract`], [`inject`] and [`TraceContextPropagator`]).
+//! - The [`server`] layer: continue the caller's trace in a server span and
+//!   answer with `server-timing`, CORS and `Timing-Allow-Origin` headers.
 //!
 //! # Quick start
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tower_trace_context::server::TraceContextLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/api/data", get(|| async { "ok" }))
+//!     .layer(TraceContextLayer::new());
+//! # let _ = app;
+//! ```
+//!
+//! The W3C core on its own:
 //!
 //! ```
 //! use http::HeaderMap;
@@ -65,3 +79,8 @@ pub use traceparent::{TRACEPARENT_LEN, TraceParent};
 pub use tracestate::{
     DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
 };
+
+/// The README's code blocks, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -39,7 +39,9 @@ impl<S> TraceContext<S> {
     pub fn new(inner: S) -> Self {
         Self::from_parts(inner, Arc::default(), DefaultMakeSpan::new())
     }
+}
 
+impl TraceContext<()> {
     /// The default layer, [`TraceContextLayer::new`].
     ///
     /// ```

@@ -1,0 +1,84 @@
+//! Per-request cost of the server layer around a trivial axum handler, with
+//! tracing + tracing-opentelemetry + the OpenTelemetry SDK (no-op exporter),
+//! side by side with no trace layer and with axum-tracing-opentelemetry's
+//! `OtelAxumLayer` + `OtelInResponseLayer` (W3C propagator), in one run.
+//!
+//! `cargo bench --bench server --features axum`
+
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug)]
+struct NoopExporter;
+
+impl SpanExporter for NoopExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::hint::black_box(batch);
+        Ok(())
+    }
+}
+
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn router() -> axum::Router {
+    axum::Router::new().route("/api/data", axum::routing::get(|| async { "ok" }))
+}
+
+fn request() -> Request<axum::body::Body> {
+    Request::get("/api/data")
+        .header("traceparent", TP)
+        .header("tracestate", "congo=t61rcWkgMzE")
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+fn server(c: &mut Criterion) {
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(NoopExporter)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+
+    let bare = router();
+    let ours = router().layer(tower_trace_context::server::TraceContextLayer::new());
+    let theirs = router()
+        .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
+        .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
+
+    // Sanity: every variant answers, and both trace layers continue the trace.
+    for app in [&ours, &theirs] {
+        let res = rt.block_on(app.clone().oneshot(request())).unwrap();
+        assert!(res.status().is_success());
+    }
+
+    let mut group = c.benchmark_group("server layer per request");
+    group.bench_function("no trace layer", |b| {
+        b.iter(|| rt.block_on(bare.clone().oneshot(request())).unwrap())
+    });
+    group.bench_function("tower-trace-context TraceContextLayer", |b| {
+        b.iter(|| rt.block_on(ours.clone().oneshot(request())).unwrap())
+    });
+    group.bench_function(
+        "axum-tracing-opentelemetry OtelAxumLayer+OtelInResponseLayer",
+        |b| b.iter(|| rt.block_on(theirs.clone().oneshot(request())).unwrap()),
+    );
+    group.finish();
+}
+
+criterion_group!(benches, server);
+criterion_main!(benches);
