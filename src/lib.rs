@@ -56,6 +56,8 @@
 
 #![forbid(unsafe_code)]
 
+mod allowlist;
+pub mod client;
 mod context;
 mod error;
 mod headers;
@@ -65,6 +67,7 @@ pub mod server;
 mod traceparent;
 mod tracestate;
 
+pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, MAX_REGEX_URL_LEN, UrlParts};
 pub use context::{
     TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject,
 };

@@ -123,3 +123,38 @@ fn extract_and_inject_allocation_budget() {
     assert_eq!(out[TRACESTATE], "a=1,b=2,c=3,d=4,e=5");
     assert_eq!(n, 2, "inject with tracestate");
 }
+
+/// Twenty mixed rules, the shape of a real configuration.
+pub(crate) fn twenty_rules() -> tower_trace_context::Allowlist {
+    let mut b = tower_trace_context::Allowlist::builder();
+    for i in 0..5 {
+        b = b.origin(format!("https://svc{i}.internal:8443"));
+        b = b.host(format!("api{i}.example.com"));
+        b = b.host_suffix(format!(".ns{i}.svc.cluster.local"));
+    }
+    for i in 0..3 {
+        b = b.url_prefix(format!("https://gateway.example.com/v{i}"));
+    }
+    b = b.regex(r"https://[a-z]+\.eu\.example\.org/api/.*");
+    b.predicate(|url| url.port() == Some(7777)).build().unwrap()
+}
+
+#[test]
+fn allowlist_matching_allocates_nothing() {
+    let allow = twenty_rules();
+    let urls = [
+        "https://svc3.internal:8443/orders",
+        "https://orders.ns4.svc.cluster.local/x",
+        "https://gateway.example.com/v2/items?page=3",
+        "https://shop.eu.example.org/api/cart",
+        "https://payments.thirdparty.example/charge?amount=10",
+        "https://api.example.com@evil.test/",
+    ];
+    let expected = [true, true, true, true, false, false];
+    for (url, expected) in urls.iter().zip(expected) {
+        let uri: http::Uri = url.parse().unwrap();
+        let (n, matched) = allocations(|| allow.matches_uri(&uri));
+        assert_eq!(matched, expected, "{url}");
+        assert_eq!(n, 0, "{url}");
+    }
+}

@@ -1,0 +1,46 @@
+//! The client layer: inject trace context into outgoing requests, but only
+//! to URLs on an [`Allowlist`](crate::Allowlist).
+//!
+//! Per request [`PropagateLayer`] opens a client span (`otel.kind = client`,
+//! named after the method, with `http.request.method`, `server.address`,
+//! `server.port`, `url.full` without userinfo, the response status, and
+//! `otel.status_code = ERROR` on 5xx or a transport error) as a child of the
+//! current span, and, when the URL is allowed, writes the span's
+//! `traceparent` (and the `tracestate` it carries, unchanged unless the SDK
+//! changed it). Requests to other URLs get no trace headers: `traceparent`,
+//! `tracestate`, `baggage` and `sentry-trace` set by hand are removed too
+//! (turn that off with [`PropagateLayer::keep_manual_headers`]), and a
+//! `DEBUG` event says why nothing was injected.
+//!
+//! Without an OpenTelemetry layer the current OpenTelemetry context (for
+//! example the incoming one the server layer made current) is passed on
+//! unchanged.
+//!
+//! ```
+//! use tower::ServiceBuilder;
+//! use tower_trace_context::{Allowlist, client::PropagateLayer};
+//!
+//! let allow = Allowlist::builder()
+//!     .origin("https://orders.internal:8443")
+//!     .host_suffix(".svc.cluster.local")
+//!     .build()?;
+//! let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+//!     .build_http::<http_body_util::Empty<bytes::Bytes>>();
+//! let client = ServiceBuilder::new().layer(PropagateLayer::new(allow)).service(client);
+//! # let _ = client;
+//! # Ok::<(), tower_trace_context::AllowlistError>(())
+//! ```
+
+mod future;
+mod layer;
+#[cfg(feature = "reqwest-middleware")]
+mod middleware;
+mod propagate;
+mod request;
+
+pub use future::ResponseFuture;
+pub use layer::{Propagate, PropagateLayer};
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::PropagateMiddleware;
+pub use propagate::TRACE_HEADERS_STRIPPED;
+pub use request::{OutgoingRequest, OutgoingResponse};

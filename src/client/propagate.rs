@@ -1,0 +1,113 @@
+//! The shared per-request logic of the client layer and the
+//! reqwest-middleware middleware.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName};
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::allowlist::Allowlist;
+use crate::client::OutgoingRequest;
+use crate::context::inject;
+use crate::headers::{TRACEPARENT, TRACESTATE};
+
+/// `baggage` (W3C Baggage).
+pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+/// `sentry-trace` (Sentry).
+pub(crate) const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
+
+/// Trace headers removed from requests to URLs outside the allowlist.
+pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
+
+#[derive(Clone, Debug)]
+pub(crate) struct ClientConfig {
+    pub(crate) allowlist: Allowlist,
+    pub(crate) client_span: bool,
+    pub(crate) strip: bool,
+}
+
+impl ClientConfig {
+    pub(crate) fn new(allowlist: Allowlist) -> Arc<Self> {
+        Arc::new(Self {
+            allowlist,
+            client_span: true,
+            strip: true,
+        })
+    }
+
+    /// Opens the client span (or none), and injects or strips trace headers.
+    pub(crate) fn prepare<R: OutgoingRequest + ?Sized>(&self, req: &mut R) -> Span {
+        let url = req.url();
+        let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
+        let span = match (self.client_span, url) {
+            (true, Some(url)) => {
+                let method = req.method().as_str();
+                tracing::info_span!(
+                    "HTTP client request",
+                    otel.kind = "client",
+                    otel.name = method,
+                    http.request.method = method,
+                    server.address = url.host(),
+                    server.port = url.port_or_default(),
+                    url.full = %url,
+                    http.response.status_code = Empty,
+                    otel.status_code = Empty,
+                    error.type = Empty,
+                )
+            }
+            _ => Span::none(),
+        };
+        if allowed {
+            inject(&outgoing_context(&span), req.headers_mut());
+        } else {
+            if self.strip {
+                strip(req.headers_mut());
+            }
+            tracing::debug!(
+                target: "tower_trace_context",
+                parent: &span,
+                "trace context not propagated: URL not in the allowlist"
+            );
+        }
+        span
+    }
+}
+
+/// The context to send: the client span's; without an OpenTelemetry layer,
+/// the current span's or, failing that, the current OpenTelemetry context
+/// (which the server layer sets to the incoming one), passed on unchanged.
+fn outgoing_context(span: &Span) -> Context {
+    let own = span.context();
+    if own.span().span_context().is_valid() {
+        return own;
+    }
+    let current = Span::current().context();
+    if current.span().span_context().is_valid() {
+        return current;
+    }
+    Context::current()
+}
+
+fn strip(headers: &mut HeaderMap) {
+    for name in &TRACE_HEADERS_STRIPPED {
+        headers.remove(name);
+    }
+}
+
+/// Records the outcome on the client span.
+pub(crate) fn record_status(span: &Span, status: http::StatusCode) {
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", status.as_str());
+    }
+}
+
+pub(crate) fn record_error(span: &Span, error: &dyn std::fmt::Display) {
+    span.record("otel.status_code", "ERROR");
+    span.record("error.type", tracing::field::display(error));
+}
