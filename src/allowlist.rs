@@ -336,7 +336,8 @@ impl fmt::Debug for Rule {
 /// - [`predicate`](AllowlistBuilder::predicate): any closure.
 ///
 /// Userinfo never counts as the host (`https://api.example.com@evil.test/`
-/// is `evil.test`). Matching allocates nothing.
+/// is `evil.test`). Matching allocates nothing (a regex rule allocates its
+/// matching cache once per thread, on first use).
 ///
 /// ```
 /// use tower_trace_context::{Allowlist, UrlParts};
