@@ -193,10 +193,14 @@ pub enum AllowlistError {
 impl fmt::Display for AllowlistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => f.write_str("allowlist has no rules (use Allowlist::all() to allow every URL)"),
+            Self::Empty => {
+                f.write_str("allowlist has no rules (use Allowlist::all() to allow every URL)")
+            }
             Self::InvalidOrigin { rule, reason } => write!(f, "invalid origin {rule:?}: {reason}"),
             Self::InvalidHost { rule } => write!(f, "invalid host {rule:?}"),
-            Self::InvalidPrefix { rule, reason } => write!(f, "invalid URL prefix {rule:?}: {reason}"),
+            Self::InvalidPrefix { rule, reason } => {
+                write!(f, "invalid URL prefix {rule:?}: {reason}")
+            }
             Self::InvalidRegex { rule, error } => write!(f, "invalid regex {rule:?}: {error}"),
         }
     }
@@ -243,7 +247,11 @@ enum Rule {
 pub const MAX_REGEX_URL_LEN: usize = 2048;
 
 impl Rule {
-    fn matches(&self, url: &UrlParts<'_>, full: &mut Option<Option<([u8; MAX_REGEX_URL_LEN], usize)>>) -> bool {
+    fn matches(
+        &self,
+        url: &UrlParts<'_>,
+        full: &mut Option<Option<([u8; MAX_REGEX_URL_LEN], usize)>>,
+    ) -> bool {
         match self {
             Rule::All => true,
             Rule::Origin { scheme, host, port } => {
@@ -544,7 +552,10 @@ impl AllowlistBuilder {
 fn normalize_host(host: &str) -> Option<Box<str>> {
     let host = trim_dot(host);
     let ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        !inner.is_empty()
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
         !host.is_empty()
             && !host.starts_with('.')
@@ -587,8 +598,11 @@ fn parse_origin_and_path(rule: &str) -> Result<(Box<str>, Box<str>, u16, Box<str
 fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
     Ok(match pending {
         Pending::Origin(rule) => {
-            let (scheme, host, port, path) = parse_origin_and_path(&rule)
-                .map_err(|reason| AllowlistError::InvalidOrigin { rule: rule.clone(), reason })?;
+            let (scheme, host, port, path) =
+                parse_origin_and_path(&rule).map_err(|reason| AllowlistError::InvalidOrigin {
+                    rule: rule.clone(),
+                    reason,
+                })?;
             if !(path.is_empty() || &*path == "/") {
                 return Err(AllowlistError::InvalidOrigin {
                     rule,
@@ -611,8 +625,11 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
             Rule::HostSuffix { suffix, apex }
         }
         Pending::Prefix(rule) => {
-            let (scheme, host, port, path) = parse_origin_and_path(&rule)
-                .map_err(|reason| AllowlistError::InvalidPrefix { rule: rule.clone(), reason })?;
+            let (scheme, host, port, path) =
+                parse_origin_and_path(&rule).map_err(|reason| AllowlistError::InvalidPrefix {
+                    rule: rule.clone(),
+                    reason,
+                })?;
             let path = if path.is_empty() { "/".into() } else { path };
             Rule::Prefix {
                 scheme,

@@ -21,7 +21,8 @@ pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 pub(crate) const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
 
 /// Trace headers removed from requests to URLs outside the allowlist.
-pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
+pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] =
+    [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
 
 #[derive(Clone, Debug)]
 pub(crate) struct ClientConfig {

@@ -1,0 +1,393 @@
+//! The client layer end to end over real TCP on 127.0.0.1 with the real
+//! OpenTelemetry SDK: test client -> A (server layer) -> B through the client
+//! layer (reqwest) -> B (server layer) -> an external recording server that is
+//! not allowlisted (hyper-util client).
+
+#[path = "support/http.rs"]
+mod http_support;
+#[path = "support/otel.rs"]
+mod otel;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::routing::{get, post};
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry::trace::{SpanKind, TraceContextExt};
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_trace_context::client::{PropagateLayer, PropagateMiddleware};
+use tower_trace_context::server::{RequestTrace, TraceContextLayer};
+use tower_trace_context::{Allowlist, TraceParent};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TS: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+
+type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+
+/// A server that records the headers of every request it gets.
+async fn recorder() -> (SocketAddr, Seen) {
+    let seen: Seen = Arc::default();
+    let record = |State(seen): State<Seen>, headers: HeaderMap| async move {
+        seen.lock().unwrap().push(headers);
+        "recorded"
+    };
+    let app = Router::new()
+        .route("/{*path}", get(record).post(record))
+        .with_state(seen.clone());
+    (http_support::serve(app).await, seen)
+}
+
+const LEAKY: [&str; 4] = ["traceparent", "tracestate", "baggage", "sentry-trace"];
+
+#[tokio::test]
+async fn three_hop_chain_propagates_only_to_allowlisted_hosts() {
+    let otel = otel::install();
+    let (external, external_seen) = recorder().await;
+
+    // B: server layer; calls the external server through the client layer
+    // (hyper-util client), with hand-set trace headers that must be stripped.
+    let b_allow = Allowlist::builder()
+        .host("allowed.invalid")
+        .build()
+        .unwrap();
+    let b_client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(b_allow))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let b_handler = move |Extension(trace): Extension<RequestTrace>| {
+        let mut client = b_client.clone();
+        async move {
+            let req = http::Request::get(format!("http://{external}/collect"))
+                .header("baggage", "user=42")
+                .header("sentry-trace", format!("{TRACE}-{PARENT}-1"))
+                .header("traceparent", TP)
+                .body(Empty::new())
+                .unwrap();
+            let res = client.ready().await.unwrap().call(req).await.unwrap();
+            assert!(res.status().is_success());
+            let _ = res.into_body().collect().await;
+            trace.span_context().trace_state().header()
+        }
+    };
+    let b = http_support::serve(
+        Router::new()
+            .route("/b", get(b_handler))
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+
+    // A: server layer; calls B through the client layer over reqwest.
+    let a_allow = Allowlist::builder()
+        .origin(format!("http://{b}"))
+        .build()
+        .unwrap();
+    let a_client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(a_allow))
+        .service(reqwest::Client::new());
+    let a_handler = move || {
+        let client = a_client.clone();
+        async move {
+            let req = reqwest::Request::new(Method::GET, format!("http://{b}/b").parse().unwrap());
+            let res = client.oneshot(req).await.unwrap();
+            res.text().await.unwrap()
+        }
+    };
+    let a = http_support::serve(
+        Router::new()
+            .route("/a", get(a_handler))
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{a}/a"),
+        &[("traceparent", TP), ("tracestate", TS)],
+    )
+    .await;
+    // The original tracestate arrived at B unchanged.
+    assert_eq!(reply.body, TS);
+
+    // Spans: A server, A client, B server, B client.
+    let spans = otel.spans(4).await;
+    let find = |kind: SpanKind, name: &str| {
+        spans
+            .iter()
+            .find(|s| s.span_kind == kind && s.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {kind:?} {name}: {:?}",
+                    spans
+                        .iter()
+                        .map(|s| (&s.span_kind, &s.name))
+                        .collect::<Vec<_>>()
+                )
+            })
+    };
+    let a_server = find(SpanKind::Server, "GET /a");
+    let b_server = find(SpanKind::Server, "GET /b");
+    let clients: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 2);
+    let a_client_span = clients
+        .iter()
+        .find(|s| s.parent_span_id == a_server.span_context.span_id())
+        .expect("A's client span");
+    let b_client_span = clients
+        .iter()
+        .find(|s| s.parent_span_id == b_server.span_context.span_id())
+        .expect("B's client span");
+
+    // One trace id across A and B.
+    for span in [a_server, b_server, *a_client_span, *b_client_span] {
+        assert_eq!(
+            span.span_context.trace_id(),
+            otel::trace_id(TRACE),
+            "{}",
+            span.name
+        );
+    }
+    assert_eq!(a_server.parent_span_id, otel::span_id(PARENT));
+    // B's server span is the child of A's client span.
+    assert_eq!(
+        b_server.parent_span_id,
+        a_client_span.span_context.span_id()
+    );
+    let attr = |s: &opentelemetry_sdk::trace::SpanData, k: &str| {
+        s.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == k)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(
+        attr(a_client_span, "url.full"),
+        Some(format!("http://{b}/b"))
+    );
+    assert_eq!(
+        attr(a_client_span, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        attr(b_client_span, "server.port"),
+        Some(external.port().to_string())
+    );
+
+    // The external server received no trace headers at all.
+    let seen = external_seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    for name in LEAKY {
+        assert!(
+            !seen[0].contains_key(name),
+            "external server got {name}: {:?}",
+            seen[0]
+        );
+    }
+}
+
+#[tokio::test]
+async fn keep_manual_headers_leaves_hand_set_headers() {
+    let _otel = otel::install();
+    let (external, seen) = recorder().await;
+    let allow = Allowlist::builder()
+        .host("allowed.invalid")
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow).keep_manual_headers())
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let req = http::Request::get(format!("http://{external}/x"))
+        .header("baggage", "k=v")
+        .body(Empty::new())
+        .unwrap();
+    client.oneshot(req).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0]["baggage"], "k=v");
+    assert!(!seen[0].contains_key("traceparent"));
+}
+
+#[tokio::test]
+async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
+    let otel = otel::install();
+    let (addr, seen) = recorder().await;
+    let allow = Allowlist::builder()
+        .origin(format!("http://{addr}"))
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let parent = tracing::info_span!("job");
+    let req = http::Request::post(format!("http://{addr}/x"))
+        .body(Empty::new())
+        .unwrap();
+    let res = tracing::Instrument::instrument(client.oneshot(req), parent.clone())
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    drop(parent);
+    let spans = otel.spans(2).await;
+    let job = spans.iter().find(|s| s.name == "job").unwrap();
+    let client_span = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .unwrap();
+    assert_eq!(client_span.name, "POST");
+    assert_eq!(client_span.parent_span_id, job.span_context.span_id());
+    let sent = TraceParent::parse(seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
+    assert_eq!(sent.trace_id(), job.span_context.trace_id());
+    assert_eq!(sent.parent_id(), client_span.span_context.span_id());
+}
+
+#[tokio::test]
+async fn without_client_span_the_current_span_is_sent() {
+    let otel = otel::install();
+    let (addr, seen) = recorder().await;
+    let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow).without_client_span())
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let parent = tracing::info_span!("job");
+    let req = http::Request::get(format!("http://{addr}/x"))
+        .body(Empty::new())
+        .unwrap();
+    tracing::Instrument::instrument(client.oneshot(req), parent.clone())
+        .await
+        .unwrap();
+    drop(parent);
+    let spans = otel.spans(1).await;
+    let job = spans.iter().find(|s| s.name == "job").unwrap();
+    let sent = TraceParent::parse(seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
+    assert_eq!(sent.parent_id(), job.span_context.span_id());
+}
+
+#[tokio::test]
+async fn transport_errors_and_5xx_mark_the_client_span() {
+    let otel = otel::install();
+    let allow = Allowlist::all();
+    let failing = Router::new().route("/", get(|| async { (http::StatusCode::BAD_GATEWAY, "no") }));
+    let addr = http_support::serve(failing).await;
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow))
+        .service(reqwest::Client::new());
+    let res = client
+        .clone()
+        .oneshot(reqwest::Request::new(
+            Method::GET,
+            format!("http://{addr}/").parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    // A closed port: a transport error, passed through untouched.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = client
+        .oneshot(reqwest::Request::new(
+            Method::GET,
+            format!("http://{closed}/").parse().unwrap(),
+        ))
+        .await;
+    assert!(err.is_err());
+    let spans = otel.spans(2).await;
+    for span in spans.iter().filter(|s| s.span_kind == SpanKind::Client) {
+        assert!(
+            matches!(span.status, opentelemetry::trace::Status::Error { .. }),
+            "{:?}",
+            span.status
+        );
+    }
+}
+
+#[tokio::test]
+async fn reqwest_middleware_propagates_only_to_allowlisted_hosts() {
+    let otel = otel::install();
+    let (allowed, allowed_seen) = recorder().await;
+    let (other, other_seen) = recorder().await;
+    let allow = Allowlist::builder()
+        .origin(format!("http://{allowed}"))
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(PropagateMiddleware::new(allow))
+        .build();
+    let root = tracing::info_span!("root");
+    let calls = async {
+        client
+            .get(format!("http://{allowed}/x"))
+            .send()
+            .await
+            .unwrap();
+        client
+            .get(format!("http://{other}/x"))
+            .header("tracestate", "a=1")
+            .send()
+            .await
+            .unwrap();
+    };
+    tracing::Instrument::instrument(calls, root.clone()).await;
+    let root_cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&root);
+    let root_trace = root_cx.span().span_context().trace_id();
+    drop(root);
+    otel.spans(3).await;
+    let sent =
+        TraceParent::parse(allowed_seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
+    assert_eq!(sent.trace_id(), root_trace);
+    let other = &other_seen.lock().unwrap()[0];
+    for name in LEAKY {
+        assert!(!other.contains_key(name), "{name} leaked: {other:?}");
+    }
+}
+
+#[tokio::test]
+async fn without_opentelemetry_the_incoming_context_passes_through() {
+    // No subscriber: the server layer makes the incoming context current and
+    // the client layer sends it on unchanged (as Dynatrace requires).
+    let (addr, seen) = recorder().await;
+    let allow = Allowlist::builder()
+        .origin(format!("http://{addr}"))
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let handler = move || {
+        let client = client.clone();
+        async move {
+            let req = http::Request::get(format!("http://{addr}/down"))
+                .body(Empty::new())
+                .unwrap();
+            client
+                .oneshot(req)
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+                .to_string()
+        }
+    };
+    let app = Router::new()
+        .route("/", post(handler))
+        .layer(TraceContextLayer::new());
+    let front = http_support::serve(app).await;
+    let reply = http_support::send(
+        Method::POST,
+        &format!("http://{front}/"),
+        &[("traceparent", TP), ("tracestate", TS)],
+    )
+    .await;
+    assert_eq!(reply.body, "200");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0]["traceparent"], TP);
+    assert_eq!(seen[0]["tracestate"], TS);
+}
