@@ -367,7 +367,6 @@ pub struct Allowlist {
 
 impl Allowlist {
     /// Starts an allowlist.
-    #[must_use]
     pub fn builder() -> AllowlistBuilder {
         AllowlistBuilder::default()
     }
@@ -569,7 +568,10 @@ fn normalize_host(host: &str) -> Option<Box<str>> {
 
 /// Parses `scheme://host[:port]` plus a path, rejecting userinfo, query and
 /// fragment.
-fn parse_origin_and_path(rule: &str) -> Result<(Box<str>, Box<str>, u16, Box<str>), &'static str> {
+/// Scheme, host, port and path of a configured URL, normalised.
+type ParsedUrl = (Box<str>, Box<str>, u16, Box<str>);
+
+fn parse_origin_and_path(rule: &str) -> Result<ParsedUrl, &'static str> {
     if rule.contains('#') {
         return Err("has a fragment");
     }
