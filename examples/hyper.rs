@@ -1,5 +1,6 @@
 //! A plain hyper 1 server (no axum) with the server layer, through a tower
-//! `ServiceBuilder` and hyper-util's `TowerToHyperService`.
+//! `ServiceBuilder` and hyper-util's `TowerToHyperService`, called by
+//! hyper-util's client through the client layer.
 //!
 //! ```text
 //! cargo run --example hyper            # serves http://127.0.0.1:3001 until Ctrl-C
@@ -14,9 +15,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
-use tower::ServiceBuilder;
-use tower_trace_context::TRACEPARENT;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_trace_context::Allowlist;
+use tower_trace_context::client::PropagateLayer;
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
+use tracing::Instrument;
 
 #[path = "support/print_exporter.rs"]
 mod print_exporter;
@@ -64,15 +67,24 @@ async fn main() {
         }
     });
 
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    // The hyper-util client through the client layer: only this server is
+    // allowlisted, and the request is made inside a "job" span, so the server
+    // span continues the job's trace through the client span.
+    let allow = Allowlist::builder()
+        .origin(format!("http://{addr}"))
+        .build()
+        .expect("valid allowlist");
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
     let req = Request::get(format!("http://{addr}/"))
-        .header(
-            TRACEPARENT,
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        )
         .body(Empty::new())
         .expect("valid request");
-    let res = client.request(req).await.expect("server answers");
+    let res = client
+        .oneshot(req)
+        .instrument(tracing::info_span!("job"))
+        .await
+        .expect("server answers");
     println!("GET / -> {}", res.status());
     if let Some(timing) = res.headers().get("server-timing") {
         println!("  server-timing: {}", timing.to_str().unwrap_or("?"));
