@@ -3,7 +3,6 @@
 //! `tracePropagationTargets` (Sentry).
 
 use std::fmt;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use http::Uri;
@@ -57,10 +56,30 @@ impl<'a> UrlParts<'a> {
     /// scheme or host (which no allowlist rule matches).
     #[must_use]
     pub fn from_uri(uri: &'a Uri) -> Option<Self> {
+        // One pass over the authority instead of `Uri::host` + `Uri::port_u16`,
+        // which each parse it again.
+        // Short strings: plain byte loops beat the generic `str` searchers.
+        let authority = uri.authority()?.as_str();
+        let bytes = authority.as_bytes();
+        let host_port = match bytes.iter().rposition(|&b| b == b'@') {
+            Some(at) => authority.get(at + 1..)?,
+            None => authority,
+        };
+        let hp = host_port.as_bytes();
+        let split = if hp.first() == Some(&b'[') {
+            hp.iter().position(|&b| b == b']')? + 1
+        } else {
+            hp.iter().rposition(|&b| b == b':').unwrap_or(hp.len())
+        };
+        let (host, port) = (host_port.get(..split)?, host_port.get(split..)?);
+        let port = match port.strip_prefix(':') {
+            Some(digits) if !digits.is_empty() => Some(digits.parse().ok()?),
+            _ => None,
+        };
         Some(Self {
             scheme: uri.scheme_str()?,
-            host: uri.host()?,
-            port: uri.port_u16(),
+            host,
+            port,
             path: uri.path(),
             query: uri.query(),
         })
@@ -146,8 +165,11 @@ fn trim_dot(host: &str) -> &str {
     host.strip_suffix('.').unwrap_or(host)
 }
 
+/// `rule` is stored lowercase; most hosts are lowercase too, so try a plain
+/// comparison first.
 fn host_eq(host: &str, rule: &str) -> bool {
-    trim_dot(host).eq_ignore_ascii_case(rule)
+    let host = trim_dot(host);
+    host.len() == rule.len() && (host == rule || host.eq_ignore_ascii_case(rule))
 }
 
 /// Why an allowlist could not be built.
@@ -242,6 +264,47 @@ enum Rule {
     Predicate(Predicate),
 }
 
+/// Writes `scheme://host[:port]path[?query]` into a stack buffer with plain
+/// copies (no formatting machinery); `None` when it does not fit.
+fn write_url(url: &UrlParts<'_>) -> Option<([u8; MAX_REGEX_URL_LEN], usize)> {
+    let mut buf = [0u8; MAX_REGEX_URL_LEN];
+    let mut len = 0;
+    let mut port = [0u8; 6];
+    let port = match url.port {
+        Some(mut p) => {
+            let mut i = port.len();
+            loop {
+                i -= 1;
+                port[i] = b'0' + (p % 10) as u8;
+                p /= 10;
+                if p == 0 {
+                    break;
+                }
+            }
+            i -= 1;
+            port[i] = b':';
+            port.get(i..).unwrap_or_default()
+        }
+        None => &[],
+    };
+    let query: &[&[u8]] = match url.query {
+        Some(q) => &[b"?", q.as_bytes()],
+        None => &[],
+    };
+    let parts: [&[u8]; 5] = [
+        url.scheme.as_bytes(),
+        b"://",
+        url.host.as_bytes(),
+        port,
+        url.path.as_bytes(),
+    ];
+    for part in parts.iter().chain(query) {
+        buf.get_mut(len..len + part.len())?.copy_from_slice(part);
+        len += part.len();
+    }
+    Some((buf, len))
+}
+
 /// Longest URL a regex rule is matched against (built in a stack buffer);
 /// longer URLs never match a regex rule.
 pub const MAX_REGEX_URL_LEN: usize = 2048;
@@ -255,9 +318,9 @@ impl Rule {
         match self {
             Rule::All => true,
             Rule::Origin { scheme, host, port } => {
-                url.scheme.eq_ignore_ascii_case(scheme)
+                url.port_or_default() == Some(*port)
                     && host_eq(url.host, host)
-                    && url.port_or_default() == Some(*port)
+                    && (url.scheme == &**scheme || url.scheme.eq_ignore_ascii_case(scheme))
             }
             Rule::Host(host) => host_eq(url.host, host),
             Rule::HostSuffix { suffix, apex } => {
@@ -286,13 +349,7 @@ impl Rule {
                         || url.path.as_bytes().get(path.len()) == Some(&b'/'))
             }
             Rule::Regex(re) => {
-                let full = full.get_or_insert_with(|| {
-                    let mut buf = [0u8; MAX_REGEX_URL_LEN];
-                    let mut cursor = &mut buf[..];
-                    write!(cursor, "{url}").ok()?;
-                    let len = MAX_REGEX_URL_LEN - cursor.len();
-                    Some((buf, len))
-                });
+                let full = full.get_or_insert_with(|| write_url(url));
                 match full {
                     Some((buf, len)) => buf
                         .get(..*len)
@@ -535,11 +592,14 @@ impl AllowlistBuilder {
         if self.pending.is_empty() {
             return Err(AllowlistError::Empty);
         }
-        let rules = self
+        let mut rules = self
             .pending
             .into_iter()
             .map(compile)
             .collect::<Result<Vec<_>, _>>()?;
+        // Any match allows, so order does not change the answer: check the
+        // cheap comparisons before regexes and closures.
+        rules.sort_by_key(|rule| matches!(rule, Rule::Regex(_) | Rule::Predicate(_)));
         Ok(Allowlist {
             rules: rules.into(),
         })

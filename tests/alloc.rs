@@ -8,6 +8,8 @@ use tower_trace_context::{
     TraceStateView, extract, inject,
 };
 
+#[path = "support/allowlist_fixture.rs"]
+mod allowlist_fixture;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -124,24 +126,9 @@ fn extract_and_inject_allocation_budget() {
     assert_eq!(n, 2, "inject with tracestate");
 }
 
-/// Twenty mixed rules, the shape of a real configuration.
-pub(crate) fn twenty_rules() -> tower_trace_context::Allowlist {
-    let mut b = tower_trace_context::Allowlist::builder();
-    for i in 0..5 {
-        b = b.origin(format!("https://svc{i}.internal:8443"));
-        b = b.host(format!("api{i}.example.com"));
-        b = b.host_suffix(format!(".ns{i}.svc.cluster.local"));
-    }
-    for i in 0..3 {
-        b = b.url_prefix(format!("https://gateway.example.com/v{i}"));
-    }
-    b = b.regex(r"https://[a-z]+\.eu\.example\.org/api/.*");
-    b.predicate(|url| url.port() == Some(7777)).build().unwrap()
-}
-
 #[test]
 fn allowlist_matching_allocates_nothing() {
-    let allow = twenty_rules();
+    let allow = allowlist_fixture::twenty_rules();
     let urls = [
         "https://svc3.internal:8443/orders",
         "https://orders.ns4.svc.cluster.local/x",
