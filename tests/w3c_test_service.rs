@@ -53,7 +53,7 @@ async fn forwards_arguments_with_propagated_context() {
     .await;
     assert_eq!(reply, 200);
 
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "both callbacks, in order");
     assert_eq!(seen[0].0, "/callback1");
     assert_eq!(seen[1].0, "/callback2");
