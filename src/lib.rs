@@ -62,6 +62,8 @@ mod context;
 mod error;
 mod headers;
 mod hex;
+#[cfg(feature = "html")]
+pub mod html;
 mod response_headers;
 pub mod server;
 mod traceparent;

@@ -1,0 +1,492 @@
+//! Trace context for page loads: a document navigation cannot send request
+//! headers, so the backend puts the server span's context into the HTML, as
+//! `<meta name="traceparent" content="00-...">` (read by OpenTelemetry JS's
+//! DocumentLoad instrumentation) and `<meta name="tracestate">`.
+//!
+//! Two ways in: [`MetaTags`] renders the tags for a template engine, and
+//! [`MetaTagsLayer`] inserts them right after the opening `<head ...>` tag of
+//! `text/html` responses while streaming.
+//!
+//! ```
+//! use axum::{Router, routing::get, response::Html};
+//! use tower_trace_context::html::MetaTagsLayer;
+//! use tower_trace_context::server::TraceContextLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { Html("<!doctype html><html><head><title>Shop</title></head><body>hi</body></html>") }))
+//!     .layer(MetaTagsLayer::new())          // inner: reads the RequestTrace the server layer inserted
+//!     .layer(TraceContextLayer::new());     // outer
+//! # let _ = app;
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use opentelemetry::trace::TraceContextExt;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::server::RequestTrace;
+use crate::traceparent::TraceParent;
+
+/// How far into a body the layer looks for `<head>` before giving up.
+pub const HEAD_SEARCH_LIMIT: usize = 4096;
+
+/// `<meta>` tags carrying a trace context, rendered with `Display`
+/// (attribute values HTML-escaped).
+///
+/// ```
+/// use tower_trace_context::{TraceParent, html::MetaTags};
+///
+/// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
+/// let tags = MetaTags::new(tp, Some("vendor=a&b"));
+/// assert_eq!(
+///     tags.to_string(),
+///     "<meta name=\"traceparent\" content=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\">\
+///      <meta name=\"tracestate\" content=\"vendor=a&amp;b\">"
+/// );
+/// # Ok::<(), tower_trace_context::ParseError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetaTags {
+    traceparent: TraceParent,
+    tracestate: Option<String>,
+}
+
+impl MetaTags {
+    /// Tags for a `traceparent` and an optional `tracestate` header value.
+    #[must_use]
+    pub fn new(traceparent: TraceParent, tracestate: Option<&str>) -> Self {
+        Self {
+            traceparent,
+            tracestate: tracestate.filter(|s| !s.is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// The tags for the server span of a request, or `None` when it has no
+    /// span context (no OpenTelemetry layer).
+    ///
+    /// ```
+    /// use axum::{Extension, response::Html};
+    /// use tower_trace_context::{html::MetaTags, server::RequestTrace};
+    ///
+    /// async fn page(Extension(trace): Extension<RequestTrace>) -> Html<String> {
+    ///     let tags = MetaTags::for_request(&trace).map(|t| t.to_string()).unwrap_or_default();
+    ///     Html(format!("<!doctype html><html><head>{tags}</head><body>...</body></html>"))
+    /// }
+    /// # let _ = page;
+    /// ```
+    #[must_use]
+    pub fn for_request(trace: &RequestTrace) -> Option<Self> {
+        let traceparent = trace.traceparent()?;
+        let state = trace.context().span().span_context().trace_state().header();
+        Some(Self::new(traceparent, Some(&state)))
+    }
+
+    /// The rendered tags as bytes.
+    #[must_use]
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::from(self.to_string())
+    }
+}
+
+/// Escapes an HTML attribute value (double-quoted).
+fn escape_attr(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    let mut rest = value;
+    while let Some(i) = rest.find(['&', '"', '<', '>', '\'']) {
+        f.write_str(&rest[..i])?;
+        f.write_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&#39;",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    f.write_str(rest)
+}
+
+impl fmt::Display for MetaTags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<meta name=\"traceparent\" content=\"{}\">",
+            self.traceparent
+        )?;
+        if let Some(state) = &self.tracestate {
+            f.write_str("<meta name=\"tracestate\" content=\"")?;
+            escape_attr(f, state)?;
+            f.write_str("\">")?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts [`MetaTags`] after the opening `<head ...>` tag of `text/html`
+/// responses. Must sit inside [`TraceContextLayer`](crate::server::TraceContextLayer),
+/// which provides the request's [`RequestTrace`].
+///
+/// The body is streamed, never buffered: the tag may be split across chunks,
+/// may carry attributes and any letter case. Bytes before and after the
+/// insertion pass through unchanged. `Content-Length` is removed when tags
+/// may be inserted. Responses that are not `text/html`, have a
+/// `Content-Encoding`, or have no `<head>` in their first
+/// [`HEAD_SEARCH_LIMIT`] bytes are left untouched.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetaTagsLayer {
+    _private: (),
+}
+
+impl MetaTagsLayer {
+    /// The layer.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for MetaTagsLayer {
+    type Service = MetaTagsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetaTagsService { inner }
+    }
+}
+
+/// Service made by [`MetaTagsLayer`].
+#[derive(Clone, Debug)]
+pub struct MetaTagsService<S> {
+    inner: S,
+}
+
+impl<S> MetaTagsService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetaTagsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    type Response = Response<InjectBody<ResBody>>;
+    type Error = S::Error;
+    type Future = MetaTagsFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let tags = req
+            .extensions()
+            .get::<RequestTrace>()
+            .and_then(MetaTags::for_request)
+            .map(|tags| tags.to_bytes());
+        MetaTagsFuture {
+            inner: self.inner.call(req),
+            tags,
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`MetaTagsService`].
+    pub struct MetaTagsFuture<F> {
+        #[pin]
+        inner: F,
+        tags: Option<Bytes>,
+    }
+}
+
+impl<F> fmt::Debug for MetaTagsFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetaTagsFuture")
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_plain_html(headers: &http::HeaderMap) -> bool {
+    let html = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html"))
+        });
+    let encoded = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    html && !encoded
+}
+
+impl<F, B, E> Future for MetaTagsFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
+{
+    type Output = Result<Response<InjectBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let tags = this
+            .tags
+            .take()
+            .filter(|_| is_plain_html(response.headers()));
+        let (mut parts, body) = response.into_parts();
+        if tags.is_some() {
+            parts.headers.remove(CONTENT_LENGTH);
+        }
+        Poll::Ready(Ok(Response::from_parts(parts, InjectBody::new(body, tags))))
+    }
+}
+
+/// Where the scanner is in the search for the end of `<head ...>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    /// Looking for `<`.
+    Text,
+    /// Matched `<` and this many letters of `head`.
+    Name(u8),
+    /// Inside the `<head` tag, looking for its `>`.
+    Attrs,
+    /// Inside a quoted attribute value.
+    Quoted(u8),
+    /// Inserted, or gave up: pass everything through.
+    Done,
+}
+
+impl Scan {
+    /// Advances over `bytes`; returns the index just after the `>` that
+    /// closes `<head ...>`, if it is in `bytes`.
+    fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            *self = match (*self, b) {
+                (Scan::Done, _) => return None,
+                (Scan::Text, b'<') => Scan::Name(0),
+                (Scan::Text, _) => Scan::Text,
+                (Scan::Name(n), _) if n < 4 => {
+                    if b.to_ascii_lowercase() == b"head"[n as usize] {
+                        Scan::Name(n + 1)
+                    } else if b == b'<' {
+                        Scan::Name(0)
+                    } else {
+                        Scan::Text
+                    }
+                }
+                // `<head` must end here: `<header>` is another element.
+                (Scan::Name(_), b'>') => return Some(i + 1),
+                (Scan::Name(_), b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/') => Scan::Attrs,
+                (Scan::Name(_), _) => Scan::Text,
+                (Scan::Attrs, b'>') => return Some(i + 1),
+                (Scan::Attrs, q @ (b'"' | b'\'')) => Scan::Quoted(q),
+                (Scan::Attrs, _) => Scan::Attrs,
+                (Scan::Quoted(q), c) if c == q => Scan::Attrs,
+                (Scan::Quoted(q), _) => Scan::Quoted(q),
+            };
+        }
+        None
+    }
+}
+
+pin_project! {
+    /// A body that inserts bytes after the opening `<head ...>` tag.
+    pub struct InjectBody<B> {
+        #[pin]
+        inner: B,
+        tags: Option<Bytes>,
+        scan: Scan,
+        scanned: usize,
+        // Bytes still to emit before polling `inner` again.
+        pending: [Option<Bytes>; 2],
+    }
+}
+
+impl<B> InjectBody<B> {
+    fn new(inner: B, tags: Option<Bytes>) -> Self {
+        let scan = if tags.is_some() {
+            Scan::Text
+        } else {
+            Scan::Done
+        };
+        Self {
+            inner,
+            tags,
+            scan,
+            scanned: 0,
+            pending: [None, None],
+        }
+    }
+}
+
+impl<B> fmt::Debug for InjectBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InjectBody")
+            .field("scan", &self.scan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Body> Body for InjectBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        for slot in this.pending.iter_mut() {
+            if let Some(bytes) = slot.take() {
+                return Poll::Ready(Some(Ok(Frame::data(bytes))));
+            }
+        }
+        let Some(frame) = ready!(this.inner.poll_frame(cx)) else {
+            return Poll::Ready(None);
+        };
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => return Poll::Ready(Some(Err(err))),
+        };
+        let mut data = match frame.into_data() {
+            Ok(mut data) => data.copy_to_bytes(data.remaining()),
+            Err(frame) => {
+                // Trailers: nothing more to scan.
+                *this.scan = Scan::Done;
+                return Poll::Ready(Some(Ok(
+                    frame.map_data(|mut d| d.copy_to_bytes(d.remaining()))
+                )));
+            }
+        };
+        if *this.scan == Scan::Done {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        let window = (HEAD_SEARCH_LIMIT - *this.scanned).min(data.len());
+        match this.scan.feed(&data[..window]) {
+            Some(at) => {
+                *this.scan = Scan::Done;
+                let rest = data.split_off(at);
+                this.pending[0] = this.tags.take();
+                this.pending[1] = (!rest.is_empty()).then_some(rest);
+            }
+            None => {
+                *this.scanned += window;
+                if *this.scanned >= HEAD_SEARCH_LIMIT {
+                    *this.scan = Scan::Done;
+                }
+            }
+        }
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pending.iter().all(Option::is_none) && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // Pending bytes are certain; the tags may or may not be inserted.
+        let inner = self.inner.size_hint();
+        let pending: u64 = self.pending.iter().flatten().map(|b| b.len() as u64).sum();
+        let tags = self.tags.as_ref().map_or(0, |t| t.len() as u64);
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower().saturating_add(pending));
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper.saturating_add(pending).saturating_add(tags));
+        }
+        hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&[u8]], tags: &[u8]) -> Vec<u8> {
+        let mut scan = Scan::Text;
+        let mut out = Vec::new();
+        let mut scanned = 0;
+        for chunk in chunks {
+            if scan == Scan::Done {
+                out.extend_from_slice(chunk);
+                continue;
+            }
+            let window = (HEAD_SEARCH_LIMIT - scanned).min(chunk.len());
+            match scan.feed(&chunk[..window]) {
+                Some(at) => {
+                    scan = Scan::Done;
+                    out.extend_from_slice(&chunk[..at]);
+                    out.extend_from_slice(tags);
+                    out.extend_from_slice(&chunk[at..]);
+                }
+                None => {
+                    scanned += window;
+                    if scanned >= HEAD_SEARCH_LIMIT {
+                        scan = Scan::Done;
+                    }
+                    out.extend_from_slice(chunk);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn inserts_after_head_in_any_split() {
+        let page = b"<!doctype html><html lang=en><HEAD data-x=\"a>b\" class='c'><title>t</title></head><body><header>h</header></body></html>";
+        let expected = {
+            let at = page
+                .windows(4)
+                .position(|w| w == b"'c'>")
+                .map(|p| p + 4)
+                .unwrap_or(0);
+            [&page[..at], b"TAGS", &page[at..]].concat()
+        };
+        for split_a in 0..page.len() {
+            for split_b in split_a..page.len() {
+                let chunks = [&page[..split_a], &page[split_a..split_b], &page[split_b..]];
+                assert_eq!(
+                    run(&chunks, b"TAGS"),
+                    expected,
+                    "splits at {split_a}, {split_b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn header_element_and_no_head_are_left_alone() {
+        let page = b"<html><header>x</header><body>no head</body></html>";
+        assert_eq!(run(&[page], b"TAGS"), page);
+        let page = b"<html><head>";
+        assert_eq!(run(&[page], b"T"), b"<html><head>T");
+        let page = b"<html><head/>";
+        assert_eq!(run(&[page], b"T"), b"<html><head/>T");
+    }
+
+    #[test]
+    fn gives_up_after_the_limit() {
+        let mut page = vec![b'x'; HEAD_SEARCH_LIMIT];
+        page.extend_from_slice(b"<head>");
+        assert_eq!(run(&[&page], b"T"), page);
+    }
+}
