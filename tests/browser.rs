@@ -1,0 +1,297 @@
+//! Browser behaviour in real headless Chromium (Debian `chromium` +
+//! `chromium-driver`, driven through chromedriver with fantoccini): CORS
+//! preflights, `serverTiming` and the `server-timing` header read
+//! cross-origin, page-load meta tags, and a broken CORS order failing.
+//!
+//! A missing browser fails this test: `bash .ci/run` installs it.
+
+#[path = "support/otel.rs"]
+mod otel;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Extension;
+use axum::response::Html;
+use axum::routing::get;
+use http::{HeaderValue, Method};
+use serde_json::{Value, json};
+use tower_http::cors::CorsLayer;
+use tower_trace_context::html::MetaTagsLayer;
+use tower_trace_context::server::{RequestTrace, TraceContextLayer};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver plus one browser session; both go away on drop.
+struct Browser {
+    driver: Child,
+    client: Option<fantoccini::Client>,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(bin).exists(),
+                "{bin} is missing: install Debian's chromium and chromium-driver (bash .ci/run does)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile =
+            std::env::temp_dir().join(format!("ttc-chromium-{}-{port}", std::process::id()));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+        Self {
+            driver,
+            client: Some(client),
+            profile,
+        }
+    }
+
+    fn client(&self) -> &fantoccini::Client {
+        self.client.as_ref().expect("session open")
+    }
+
+    /// Runs `script` as an async WebDriver script; it calls `done(value)`.
+    async fn run(&self, script: &str, args: Vec<Value>) -> Value {
+        let script = format!("const done = arguments[arguments.length - 1];\n{script}");
+        self.client()
+            .execute_async(&script, args)
+            .await
+            .expect("script runs")
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// What the API handler saw: the incoming traceparent.
+async fn api(Extension(trace): Extension<RequestTrace>) -> String {
+    match trace.incoming() {
+        Ok(tp) => format!(
+            "{}|{}",
+            tp.trace_id(),
+            trace.span_context().trace_state().header()
+        ),
+        Err(err) => format!("none: {err}"),
+    }
+}
+
+fn cors(page: SocketAddr) -> CorsLayer {
+    // The trace headers are deliberately not listed: the trace layer adds them.
+    CorsLayer::new()
+        .allow_origin(HeaderValue::from_str(&format!("http://{page}")).unwrap())
+        .allow_methods([Method::GET])
+        .allow_headers([http::header::CONTENT_TYPE])
+}
+
+/// Fetches `url` with a fresh traceparent and reports what the page can see.
+const FETCH: &str = r#"
+const url = arguments[0];
+const hex = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), b => b.toString(16).padStart(2, '0')).join('');
+const trace = hex(16), span = hex(8);
+fetch(url, { headers: { traceparent: `00-${trace}-${span}-01`, tracestate: 'page=1' } })
+  .then(async (r) => {
+    const body = await r.text();
+    const header = r.headers.get('server-timing');
+    let entry;
+    for (let i = 0; i < 50 && !entry; i++) {
+      entry = performance.getEntriesByName(url).pop();
+      if (!entry) await new Promise((res) => setTimeout(res, 20));
+    }
+    const timing = entry ? entry.serverTiming.map((e) => ({ name: e.name, desc: e.description })) : null;
+    done({ trace, span, body, header, timing });
+  })
+  .catch((e) => done({ trace, span, error: String(e) }));
+"#;
+
+fn timing_desc(timing: &Value, name: &str) -> Option<String> {
+    timing
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["desc"].as_str())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn chromium_links_page_and_backend() {
+    let otel = otel::install();
+
+    // Origin A: the page, with meta tags for its own load.
+    let page_app = Router::new()
+        .route("/", get(|| async { Html("<!doctype html><html><HEAD lang=en><title>shop</title></head><body>shop</body></html>") }))
+        .layer(MetaTagsLayer::new())
+        .layer(TraceContextLayer::new());
+    let page = serve(page_app).await;
+    // Origin B: the API, trace layer outside CorsLayer (the working order).
+    let good = serve(
+        Router::new()
+            .route("/api/data", get(api))
+            .layer(cors(page))
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+    // Origin C: the API with the layers the other way round (broken).
+    let bad = serve(
+        Router::new()
+            .route("/api/data", get(api))
+            .layer(TraceContextLayer::new())
+            .layer(cors(page)),
+    )
+    .await;
+
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+
+    // 1. Page load: the meta tag names the server span of the HTML request,
+    //    and the navigation entry's serverTiming carries it too.
+    let nav = browser
+        .run(
+            r#"
+const meta = document.querySelector('meta[name="traceparent"]');
+const nav = performance.getEntriesByType('navigation')[0];
+done({ meta: meta && meta.content, timing: nav.serverTiming.map((e) => ({ name: e.name, desc: e.description })) });
+"#,
+            vec![],
+        )
+        .await;
+    let meta = nav["meta"]
+        .as_str()
+        .expect("a traceparent meta tag")
+        .to_owned();
+    let page_span = otel
+        .spans(1)
+        .await
+        .into_iter()
+        .find(|s| s.name == "GET /")
+        .expect("the page's server span");
+    assert_eq!(
+        meta,
+        format!(
+            "00-{}-{}-01",
+            page_span.span_context.trace_id(),
+            page_span.span_context.span_id()
+        )
+    );
+    assert_eq!(
+        timing_desc(&nav["timing"], "traceparent").as_deref(),
+        Some(meta.as_str())
+    );
+
+    // 2. Cross-origin fetch with traceparent + tracestate: the preflight
+    //    passes, the backend continues the page's trace, and the page reads
+    //    serverTiming (Timing-Allow-Origin) and the header (Expose-Headers).
+    let url = format!("http://{good}/api/data");
+    let got = browser.run(FETCH, vec![json!(url)]).await;
+    assert!(got.get("error").is_none(), "fetch failed: {got}");
+    let (trace, span) = (
+        got["trace"].as_str().unwrap(),
+        got["span"].as_str().unwrap(),
+    );
+    assert_eq!(
+        got["body"],
+        format!("{trace}|page=1"),
+        "the handler saw the page's trace and tracestate"
+    );
+    let spans = otel.spans(3).await;
+    assert!(
+        spans.iter().any(|s| s.name.starts_with("OPTIONS")),
+        "a preflight reached the server: {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
+    assert_eq!(
+        api_span.parent_span_id.to_string(),
+        span,
+        "server span parent is the page's span"
+    );
+    let expected = format!("00-{trace}-{}-01", api_span.span_context.span_id());
+    assert_eq!(
+        timing_desc(&got["timing"], "traceparent").as_deref(),
+        Some(expected.as_str()),
+        "{got}"
+    );
+    assert!(
+        got["header"]
+            .as_str()
+            .is_some_and(|h| h.contains(&expected)),
+        "{got}"
+    );
+
+    // 3. The same fetch with the trace headers left out of CORS fails.
+    let got = browser
+        .run(FETCH, vec![json!(format!("http://{bad}/api/data"))])
+        .await;
+    assert!(
+        got["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("TypeError")),
+        "expected a CORS failure: {got}"
+    );
+
+    browser.close().await;
+}
