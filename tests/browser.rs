@@ -5,12 +5,14 @@
 //!
 //! A missing browser fails this test: `bash .ci/run` installs it.
 
+#[path = "support/browser.rs"]
+mod browser_support;
 #[path = "support/otel.rs"]
 mod otel;
 
+use browser_support::Browser;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Extension;
@@ -21,97 +23,6 @@ use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 use tower_trace_context::html::MetaTagsLayer;
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// chromedriver plus one browser session; both go away on drop.
-struct Browser {
-    driver: Child,
-    client: Option<fantoccini::Client>,
-    profile: std::path::PathBuf,
-}
-
-impl Browser {
-    async fn start() -> Self {
-        for bin in [CHROMIUM, CHROMEDRIVER] {
-            assert!(
-                std::path::Path::new(bin).exists(),
-                "{bin} is missing: install Debian's chromium and chromium-driver (bash .ci/run does)"
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile =
-            std::env::temp_dir().join(format!("ttc-chromium-{}-{port}", std::process::id()));
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }),
-        );
-        let client = fantoccini::ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
-        Self {
-            driver,
-            client: Some(client),
-            profile,
-        }
-    }
-
-    fn client(&self) -> &fantoccini::Client {
-        self.client.as_ref().expect("session open")
-    }
-
-    /// Runs `script` as an async WebDriver script; it calls `done(value)`.
-    async fn run(&self, script: &str, args: Vec<Value>) -> Value {
-        let script = format!("const done = arguments[arguments.length - 1];\n{script}");
-        self.client()
-            .execute_async(&script, args)
-            .await
-            .expect("script runs")
-    }
-
-    async fn close(mut self) {
-        if let Some(client) = self.client.take() {
-            let _ = client.close().await;
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
