@@ -6,6 +6,10 @@
 //!   OpenTelemetry ([`extract`], [`inject`] and [`TraceContextPropagator`]).
 //! - The [`server`] layer: continue the caller's trace in a server span and
 //!   answer with `server-timing`, CORS and `Timing-Allow-Origin` headers.
+//! - The [`client`] layer: inject trace context into outgoing requests
+//!   (hyper-util, reqwest, reqwest-middleware), only to URLs an [`Allowlist`]
+//!   admits.
+//! - `html` (feature `html`): `<meta name="traceparent">` tags for page loads.
 //!
 //! # Quick start
 //!
@@ -85,7 +89,13 @@ pub use tracestate::{
     DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
 };
 
-/// The README's code blocks, compiled and run as doc tests so they stay true.
-#[cfg(doctest)]
+/// The README's code blocks, compiled and run as doc tests so they stay true
+/// (`cargo test --all-features`).
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "html",
+    feature = "reqwest-middleware"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
