@@ -40,7 +40,8 @@ where
 
 /// The default server span: `INFO` level, named after the method and the
 /// route, with OpenTelemetry HTTP semantic-convention fields
-/// (`otel.kind = server`, `http.request.method`, `url.path`, `url.scheme`,
+/// (`otel.kind = server`, `http.request.method`, `url.path`, `url.scheme` when
+/// the request URI carries it (HTTP/2, absolute-form; never guessed),
 /// `http.route` when axum's `MatchedPath` is known (feature `axum`),
 /// `user_agent.original`, and, recorded later, `http.response.status_code`
 /// and `otel.status_code = ERROR` for 5xx).
@@ -75,31 +76,39 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
 
 impl<B> MakeSpan<B> for DefaultMakeSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
+        // Every field is given at creation: a later `record` costs a second
+        // trip through the subscriber.
         let method = request.method().as_str();
         let route = route(request);
-        let span = tracing::info_span!(
-            "HTTP request",
-            otel.kind = "server",
-            otel.name = Empty,
-            http.request.method = method,
-            url.path = request.uri().path(),
-            url.scheme = request.uri().scheme_str().unwrap_or("http"),
-            http.route = route,
-            user_agent.original = Empty,
-            http.response.status_code = Empty,
-            otel.status_code = Empty,
-        );
-        match route {
-            Some(route) => span.record("otel.name", format_args!("{method} {route}")),
-            None => span.record("otel.name", method),
-        };
-        if let Some(ua) = request
+        let user_agent = request
             .headers()
             .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            span.record("user_agent.original", ua);
-        }
-        span
+            .and_then(|v| v.to_str().ok());
+        // `{method} {route}`, or `{method}` (HTTP semantic conventions). A
+        // plain string: recording it as `Display` would go through `format!`.
+        let with_route;
+        let name = match route {
+            Some(route) => {
+                let mut s = String::with_capacity(method.len() + 1 + route.len());
+                s.push_str(method);
+                s.push(' ');
+                s.push_str(route);
+                with_route = s;
+                with_route.as_str()
+            }
+            None => method,
+        };
+        tracing::info_span!(
+            "HTTP request",
+            otel.kind = "server",
+            otel.name = name,
+            http.request.method = method,
+            url.path = request.uri().path(),
+            url.scheme = request.uri().scheme_str(),
+            http.route = route,
+            user_agent.original = user_agent,
+            http.response.status_code = Empty,
+            otel.status_code = Empty,
+        )
     }
 }

@@ -159,6 +159,7 @@ where
         // OpenTelemetry context, and no server-timing is written.
         let server_cx = span.context();
         let server_span = server_cx.span().span_context().is_valid();
+        let otel = server_span.then(|| server_cx.clone());
         let (cx, attach) = match (server_span, remote) {
             (true, _) => (server_cx, None),
             (false, Some(remote)) => (remote.clone(), Some(remote)),
@@ -185,11 +186,12 @@ where
             server_span,
         });
 
+        // The inner future runs inside the span: `ResponseFuture` enters it
+        // on every poll, which is where handlers do their work.
         let future = {
-            let _enter = span.enter();
             let _attached = attach.clone().map(Context::attach);
             self.inner.call(req)
         };
-        ResponseFuture::new(future, span, state, attach)
+        ResponseFuture::new(future, span, state, attach, otel)
     }
 }

@@ -1,0 +1,136 @@
+//! `MetaTagsLayer` over multi-chunk bodies: the `<head>` tag split across
+//! chunks, bytes around the insertion passed through exactly, and responses
+//! it must leave alone.
+
+#[path = "support/otel.rs"]
+mod otel;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use tower::{Layer, ServiceExt};
+use tower_trace_context::html::MetaTagsLayer;
+use tower_trace_context::server::TraceContextLayer;
+
+/// A body that yields the given chunks one frame at a time.
+struct Chunks(VecDeque<Bytes>);
+
+impl Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+async fn render(
+    chunks: &[&'static str],
+    headers: &[(&'static str, &'static str)],
+) -> (http::HeaderMap, String) {
+    let chunks: Vec<Bytes> = chunks
+        .iter()
+        .map(|c| Bytes::from_static(c.as_bytes()))
+        .collect();
+    let headers: Vec<_> = headers.to_vec();
+    let svc = TraceContextLayer::new().layer(MetaTagsLayer::new().layer(tower::service_fn(
+        move |_: Request<()>| {
+            let mut res = Response::new(Chunks(chunks.clone().into()));
+            for (k, v) in &headers {
+                res.headers_mut().insert(*k, v.parse().unwrap());
+            }
+            async move { Ok::<_, Infallible>(res) }
+        },
+    )));
+    let res = svc
+        .oneshot(
+            Request::get("/")
+                .header("traceparent", TP)
+                .body(())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn inserts_across_chunks_and_fixes_content_length() {
+    let _otel = otel::install();
+    let (headers, body) = render(
+        &[
+            "<!DOCTYPE html><html><he",
+            "AD data-a=\"x>y\"",
+            ">",
+            "<title>t</title></head><body>",
+            "b</body></html>",
+        ],
+        &[
+            ("content-type", "text/html; charset=utf-8"),
+            ("content-length", "87"),
+        ],
+    )
+    .await;
+    assert!(
+        headers.get("content-length").is_none(),
+        "length changes: {headers:?}"
+    );
+    let start = "<!DOCTYPE html><html><heAD data-a=\"x>y\">";
+    assert!(body.starts_with(start), "{body}");
+    let rest = &body[start.len()..];
+    let meta = rest
+        .strip_prefix("<meta name=\"traceparent\" content=\"00-4bf92f3577b34da6a3ce929d0e0e4736-")
+        .expect(rest);
+    let (span, after) = meta.split_at(16);
+    assert!(
+        span.bytes().all(|b| b.is_ascii_hexdigit()) && span != "00f067aa0ba902b7",
+        "the server span, not the caller's"
+    );
+    assert_eq!(after, "-01\"><title>t</title></head><body>b</body></html>");
+}
+
+#[tokio::test]
+async fn leaves_other_responses_untouched() {
+    let _otel = otel::install();
+    let page = ["<html><head>", "</head></html>"];
+    for headers in [
+        &[("content-type", "application/json")][..],
+        &[("content-type", "text/html"), ("content-encoding", "gzip")][..],
+        &[][..],
+    ] {
+        let (got_headers, body) = render(&page, headers).await;
+        assert_eq!(body, page.concat(), "{headers:?}");
+        for (k, v) in headers {
+            assert_eq!(got_headers[*k], *v);
+        }
+    }
+    // No <head> at all: passed through byte for byte.
+    let (_, body) = render(
+        &["<p>fragment</p>", "<header>x</header>"],
+        &[("content-type", "text/html")],
+    )
+    .await;
+    assert_eq!(body, "<p>fragment</p><header>x</header>");
+}
+
+#[tokio::test]
+async fn without_opentelemetry_no_tags_are_invented() {
+    let (_, body) = render(
+        &["<html><head></head></html>"],
+        &[("content-type", "text/html")],
+    )
+    .await;
+    assert_eq!(body, "<html><head></head></html>");
+}
