@@ -169,3 +169,89 @@ impl fmt::Display for TraceStateError {
 }
 
 impl std::error::Error for TraceStateError {}
+
+/// Why a `baggage` header was dropped (the trace context is kept).
+///
+/// Rules from [W3C Baggage §3](https://www.w3.org/TR/baggage/#header-content).
+/// `member` counts non-empty list members from 0, across all `baggage`
+/// fields combined in order.
+///
+/// ```
+/// use tower_trace_context::{BaggageError, BaggageView};
+///
+/// let err = BaggageView::parse("a=1,b c=2").unwrap_err();
+/// assert_eq!(err, BaggageError::InvalidKey { member: 1 });
+/// assert_eq!(err.to_string(), "baggage: member 1 has a key that is not a token");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BaggageError {
+    /// The combined value is longer than 8192 bytes.
+    TooLong,
+    /// More than 64 list members.
+    TooManyMembers,
+    /// A key is not an RFC 9110 token.
+    InvalidKey {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A member has no `=` after its key.
+    MissingEquals {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A value has a character outside `baggage-octet` (controls, spaces
+    /// inside it, `"`, `,`, `;`, `\`, non-ASCII).
+    InvalidValue {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A `%` in a value does not start a percent-encoded octet.
+    InvalidPercent {
+        /// Index of the offending member.
+        member: u8,
+    },
+    /// A property after `;` is not `key` or `key=value`.
+    InvalidProperty {
+        /// Index of the offending member.
+        member: u8,
+    },
+}
+
+impl BaggageError {
+    /// A short, stable name for the rule.
+    ///
+    /// ```
+    /// use tower_trace_context::BaggageError;
+    /// assert_eq!(BaggageError::TooLong.as_str(), "too_long");
+    /// ```
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::TooLong => "too_long",
+            Self::TooManyMembers => "too_many_members",
+            Self::InvalidKey { .. } => "invalid_key",
+            Self::MissingEquals { .. } => "missing_equals",
+            Self::InvalidValue { .. } => "invalid_value",
+            Self::InvalidPercent { .. } => "invalid_percent",
+            Self::InvalidProperty { .. } => "invalid_property",
+        }
+    }
+}
+
+impl fmt::Display for BaggageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (member, rule) = match self {
+            Self::TooLong => return f.write_str("baggage: longer than 8192 bytes"),
+            Self::TooManyMembers => return f.write_str("baggage: more than 64 list members"),
+            Self::InvalidKey { member } => (member, "has a key that is not a token"),
+            Self::MissingEquals { member } => (member, "has no '=' after its key"),
+            Self::InvalidValue { member } => (member, "has an invalid value"),
+            Self::InvalidPercent { member } => (member, "has a '%' not followed by two hex digits"),
+            Self::InvalidProperty { member } => (member, "has an invalid property"),
+        };
+        write!(f, "baggage: member {member} {rule}")
+    }
+}
+
+impl std::error::Error for BaggageError {}

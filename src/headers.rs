@@ -29,3 +29,33 @@ pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// // e.g. tower_http::cors::CorsLayer::new().allow_headers(allowed)
 /// ```
 pub const TRACE_CONTEXT_HEADERS: [HeaderName; 2] = [TRACEPARENT, TRACESTATE];
+
+/// The W3C `baggage` header.
+///
+/// ```
+/// assert_eq!(tower_trace_context::BAGGAGE.as_str(), "baggage");
+/// ```
+pub const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+/// Sentry's `sentry-trace` header (`<trace id>-<span id>[-<0|1>]`).
+///
+/// ```
+/// assert_eq!(tower_trace_context::SENTRY_TRACE.as_str(), "sentry-trace");
+/// ```
+pub const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
+
+/// Every header a browser SDK may send to continue a trace: the W3C pair,
+/// W3C `baggage` and Sentry's `sentry-trace`. For CORS configuration of
+/// backends behind Sentry's browser SDK (which sends `sentry-trace` and
+/// `baggage`) or OpenTelemetry web with its baggage propagator.
+///
+/// ```
+/// use tower_trace_context::BROWSER_TRACE_HEADERS;
+/// let names: Vec<String> = BROWSER_TRACE_HEADERS.into_iter().map(|n| n.as_str().to_owned()).collect();
+/// assert_eq!(names, ["traceparent", "tracestate", "baggage", "sentry-trace"]);
+/// ```
+pub const BROWSER_TRACE_HEADERS: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
+
+/// Statics for borrowing into a `Lines::Map`.
+pub(crate) static TRACESTATE_FIELD: HeaderName = TRACESTATE;
+pub(crate) static BAGGAGE_FIELD: HeaderName = BAGGAGE;

@@ -1,7 +1,10 @@
 //! Trace context for page loads: a document navigation cannot send request
 //! headers, so the backend puts the server span's context into the HTML, as
 //! `<meta name="traceparent" content="00-...">` (read by OpenTelemetry JS's
-//! DocumentLoad instrumentation) and `<meta name="tracestate">`.
+//! DocumentLoad instrumentation) and `<meta name="tracestate">`; with the
+//! server layer's Sentry interop on (feature `sentry`), also
+//! `<meta name="sentry-trace">` and `<meta name="baggage">` (read by Sentry's
+//! browser SDK).
 //!
 //! Two ways in: [`MetaTags`] renders the tags for a template engine, and
 //! [`MetaTagsLayer`] inserts them right after the opening `<head ...>` tag of
@@ -33,6 +36,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+#[cfg(feature = "sentry")]
+use crate::sentry::SentryTrace;
 use crate::server::RequestTrace;
 use crate::traceparent::TraceParent;
 
@@ -58,6 +63,10 @@ pub const HEAD_SEARCH_LIMIT: usize = 4096;
 pub struct MetaTags {
     traceparent: TraceParent,
     tracestate: Option<String>,
+    #[cfg(feature = "sentry")]
+    sentry_trace: Option<SentryTrace>,
+    #[cfg(feature = "sentry")]
+    baggage: Option<String>,
 }
 
 impl MetaTags {
@@ -67,11 +76,42 @@ impl MetaTags {
         Self {
             traceparent,
             tracestate: tracestate.filter(|s| !s.is_empty()).map(str::to_owned),
+            #[cfg(feature = "sentry")]
+            sentry_trace: None,
+            #[cfg(feature = "sentry")]
+            baggage: None,
         }
     }
 
+    /// Adds Sentry's tags (feature `sentry`): `<meta name="sentry-trace">`
+    /// and, when `baggage` is a non-empty header value, `<meta name="baggage">`,
+    /// which Sentry's browser SDK reads on page load. A second call replaces
+    /// the first.
+    ///
+    /// ```
+    /// use tower_trace_context::{TraceParent, html::MetaTags, sentry::SentryTrace};
+    ///
+    /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
+    /// let st = SentryTrace::new(tp.trace_id(), tp.parent_id(), Some(true)).unwrap();
+    /// let tags = MetaTags::new(tp, None).with_sentry(st, Some("sentry-environment=prod,a=1"));
+    /// assert!(tags.to_string().ends_with(
+    ///     "<meta name=\"sentry-trace\" content=\"0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1\">\
+    ///      <meta name=\"baggage\" content=\"sentry-environment=prod,a=1\">"
+    /// ));
+    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn with_sentry(mut self, sentry_trace: SentryTrace, baggage: Option<&str>) -> Self {
+        self.sentry_trace = Some(sentry_trace);
+        self.baggage = baggage.filter(|s| !s.is_empty()).map(str::to_owned);
+        self
+    }
+
     /// The tags for the server span of a request, or `None` when it has no
-    /// span context (no OpenTelemetry layer).
+    /// span context (no OpenTelemetry layer). With Sentry interop on in the
+    /// server layer (feature `sentry`), Sentry's `sentry-trace` and (when the
+    /// request context has baggage) `baggage` tags too.
     ///
     /// ```
     /// use axum::{Extension, response::Html};
@@ -87,7 +127,16 @@ impl MetaTags {
     pub fn for_request(trace: &RequestTrace) -> Option<Self> {
         let traceparent = trace.traceparent()?;
         let state = trace.context().span().span_context().trace_state().header();
-        Some(Self::new(traceparent, Some(&state)))
+        let tags = Self::new(traceparent, Some(&state));
+        #[cfg(feature = "sentry")]
+        if trace.sentry() {
+            if let Some(st) = trace.sentry_trace() {
+                let baggage = crate::baggage::encode_baggage(trace.baggage());
+                let baggage = baggage.as_ref().and_then(|b| b.to_str().ok());
+                return Some(tags.with_sentry(st, baggage));
+            }
+        }
+        Some(tags)
     }
 
     /// The rendered tags as bytes.
@@ -125,6 +174,15 @@ impl fmt::Display for MetaTags {
             f.write_str("<meta name=\"tracestate\" content=\"")?;
             escape_attr(f, state)?;
             f.write_str("\">")?;
+        }
+        #[cfg(feature = "sentry")]
+        if let Some(st) = &self.sentry_trace {
+            write!(f, "<meta name=\"sentry-trace\" content=\"{st}\">")?;
+            if let Some(baggage) = &self.baggage {
+                f.write_str("<meta name=\"baggage\" content=\"")?;
+                escape_attr(f, baggage)?;
+                f.write_str("\">")?;
+            }
         }
         Ok(())
     }

@@ -61,6 +61,7 @@
 #![forbid(unsafe_code)]
 
 mod allowlist;
+mod baggage;
 pub mod client;
 mod context;
 mod error;
@@ -68,17 +69,26 @@ mod headers;
 mod hex;
 #[cfg(feature = "html")]
 pub mod html;
+mod lines;
 mod response_headers;
+#[cfg(feature = "sentry")]
+pub mod sentry;
 pub mod server;
 mod traceparent;
 mod tracestate;
 
 pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, MAX_REGEX_URL_LEN, UrlParts};
+pub use baggage::{
+    BaggageIter, BaggageMember, BaggagePropagator, BaggageView, MAX_BAGGAGE_BYTES,
+    MAX_BAGGAGE_MEMBERS, encode_baggage, extract_baggage, inject_baggage,
+};
 pub use context::{
     TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject,
 };
-pub use error::{ParseError, TraceStateError};
-pub use headers::{TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE};
+pub use error::{BaggageError, ParseError, TraceStateError};
+pub use headers::{
+    BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE, TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE,
+};
 pub use response_headers::{
     ConfigError, SERVER_TIMING, ServerTimingName, TIMING_ALLOW_ORIGIN, list_contains,
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,

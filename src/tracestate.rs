@@ -8,7 +8,8 @@ use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::TraceState;
 
 use crate::error::TraceStateError;
-use crate::headers::TRACESTATE;
+use crate::headers::TRACESTATE_FIELD;
+use crate::lines::{LineIter, Lines};
 
 /// At most this many list members (W3C Trace Context §3.3.1).
 pub const MAX_MEMBERS: usize = 32;
@@ -51,46 +52,6 @@ const CLASS: [u8; 256] = {
     t[b'@' as usize] |= KEY_REST;
     t
 };
-
-/// Where the fields of a view live.
-#[derive(Clone, Copy)]
-enum Lines<'a> {
-    /// One field (or none: an empty slice).
-    One(&'a [u8]),
-    /// Several `tracestate` fields of a header map.
-    Map(&'a HeaderMap),
-    /// Several fields as strings (from an OpenTelemetry `Extractor`).
-    Strs(&'a [&'a str]),
-}
-
-enum LineIter<'a> {
-    One(Option<&'a [u8]>),
-    Map(http::header::ValueIter<'a, HeaderValue>),
-    Strs(std::slice::Iter<'a, &'a str>),
-}
-
-impl<'a> Iterator for LineIter<'a> {
-    type Item = &'a [u8];
-
-    #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
-        match self {
-            LineIter::One(line) => line.take(),
-            LineIter::Map(values) => values.next().map(HeaderValue::as_bytes),
-            LineIter::Strs(strs) => strs.next().map(|s| s.as_bytes()),
-        }
-    }
-}
-
-impl<'a> Lines<'a> {
-    fn iter(self) -> LineIter<'a> {
-        match self {
-            Lines::One(line) => LineIter::One(Some(line)),
-            Lines::Map(map) => LineIter::Map(map.get_all(&TRACESTATE).into_iter()),
-            Lines::Strs(strs) => LineIter::Strs(strs.iter()),
-        }
-    }
-}
 
 /// One validated member of a field: where its key starts, where its `=`
 /// is, where scanning resumes, and a cheap signature of the key (equal keys
@@ -264,13 +225,10 @@ impl<'a> TraceStateView<'a> {
     /// # Ok::<(), tower_trace_context::TraceStateError>(())
     /// ```
     pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, TraceStateError> {
-        let mut fields = headers.get_all(&TRACESTATE).iter();
-        let lines = match (fields.next(), fields.next()) {
-            (None, _) => return Ok(Self::empty()),
-            (Some(one), None) => Lines::One(one.as_bytes()),
-            (Some(_), Some(_)) => Lines::Map(headers),
-        };
-        Self::validate(lines)
+        match Lines::of(headers, &TRACESTATE_FIELD) {
+            Some(lines) => Self::validate(lines),
+            None => Ok(Self::empty()),
+        }
     }
 
     /// Validates fields given as strings, combined in order (what an

@@ -61,6 +61,39 @@ impl PropagateLayer {
         Arc::make_mut(&mut self.config).strip = false;
         self
     }
+
+    /// Whether to forward the W3C baggage of the current OpenTelemetry
+    /// context as `baggage` to allowlisted URLs (default on; a second call
+    /// replaces the first). A `baggage` set by hand is kept when the context
+    /// has none.
+    ///
+    /// ```
+    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// let layer = PropagateLayer::new(Allowlist::all()).baggage(false);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn baggage(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).baggage = enabled;
+        self
+    }
+
+    /// Whether to send Sentry's `sentry-trace` (`<trace>-<span>-<0|1>`)
+    /// alongside `traceparent` to allowlisted URLs (feature `sentry`;
+    /// default off; a second call replaces the first). Sentry's dynamic
+    /// sampling context travels in `baggage`.
+    ///
+    /// ```
+    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// let layer = PropagateLayer::new(Allowlist::all()).sentry_trace(true);
+    /// # let _ = layer;
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry_trace(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).sentry_trace = enabled;
+        self
+    }
 }
 
 impl<S> Layer<S> for PropagateLayer {

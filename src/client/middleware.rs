@@ -50,6 +50,23 @@ impl PropagateMiddleware {
         Arc::make_mut(&mut self.config).client_span = false;
         self
     }
+
+    /// Whether to forward the context's W3C baggage (default on), as
+    /// [`PropagateLayer::baggage`](crate::client::PropagateLayer::baggage).
+    #[must_use]
+    pub fn baggage(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).baggage = enabled;
+        self
+    }
+
+    /// Whether to send `sentry-trace` too (feature `sentry`, default off), as
+    /// [`PropagateLayer::sentry_trace`](crate::client::PropagateLayer::sentry_trace).
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry_trace(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).sentry_trace = enabled;
+        self
+    }
 }
 
 #[async_trait::async_trait]

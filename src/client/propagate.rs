@@ -11,24 +11,27 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::allowlist::Allowlist;
+use crate::baggage::inject_baggage;
 use crate::client::OutgoingRequest;
 use crate::context::inject;
-use crate::headers::{TRACEPARENT, TRACESTATE};
+use crate::headers::BROWSER_TRACE_HEADERS;
+#[cfg(feature = "sentry")]
+use crate::headers::SENTRY_TRACE;
+#[cfg(feature = "sentry")]
+use crate::sentry::SentryTrace;
 
-/// `baggage` (W3C Baggage).
-pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-/// `sentry-trace` (Sentry).
-pub(crate) const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
-
-/// Trace headers removed from requests to URLs outside the allowlist.
-pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] =
-    [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
+/// Trace headers removed from requests to URLs outside the allowlist:
+/// `traceparent`, `tracestate`, `baggage` and `sentry-trace`.
+pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] = BROWSER_TRACE_HEADERS;
 
 #[derive(Clone, Debug)]
 pub(crate) struct ClientConfig {
     pub(crate) allowlist: Allowlist,
     pub(crate) client_span: bool,
     pub(crate) strip: bool,
+    pub(crate) baggage: bool,
+    #[cfg(feature = "sentry")]
+    pub(crate) sentry_trace: bool,
 }
 
 impl ClientConfig {
@@ -37,6 +40,9 @@ impl ClientConfig {
             allowlist,
             client_span: true,
             strip: true,
+            baggage: true,
+            #[cfg(feature = "sentry")]
+            sentry_trace: false,
         })
     }
 
@@ -63,7 +69,18 @@ impl ClientConfig {
             _ => Span::none(),
         };
         if allowed {
-            inject(&outgoing_context(&span), req.headers_mut());
+            let cx = outgoing_context(&span);
+            let headers = req.headers_mut();
+            inject(&cx, headers);
+            if self.baggage {
+                inject_baggage(&cx, headers);
+            }
+            #[cfg(feature = "sentry")]
+            if self.sentry_trace {
+                if let Some(st) = SentryTrace::from_span_context(cx.span().span_context()) {
+                    headers.insert(SENTRY_TRACE, st.to_header_value());
+                }
+            }
         } else {
             if self.strip {
                 strip(req.headers_mut());

@@ -25,6 +25,9 @@ pub(crate) struct ResponseState {
     pub(crate) origin: Option<HeaderValue>,
     pub(crate) preflight: bool,
     pub(crate) server_timing: Option<HeaderValue>,
+    /// `sentry-trace` and `baggage` entries.
+    #[cfg(feature = "sentry")]
+    pub(crate) sentry_timing: Vec<HeaderValue>,
 }
 
 impl ResponseState {
@@ -38,6 +41,12 @@ impl ResponseState {
             }
             None => false,
         };
+        #[cfg(feature = "sentry")]
+        let wrote_server_timing = wrote_server_timing || !self.sentry_timing.is_empty();
+        #[cfg(feature = "sentry")]
+        for value in self.sentry_timing {
+            headers.append(SERVER_TIMING, value);
+        }
         if let TimingAllowOrigin::Any = self.config.timing_allow_origin {
             merge_timing_allow_origin(headers, &HeaderValue::from_static("*"));
         }

@@ -1,6 +1,7 @@
 //! The per-request value handlers read from the request extensions.
 
 use opentelemetry::Context;
+use opentelemetry::baggage::{Baggage, BaggageExt};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
 use crate::error::ParseError;
@@ -11,8 +12,12 @@ use crate::traceparent::TraceParent;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {
-    /// The server span continues the caller's trace.
+    /// The server span continues the caller's trace (from `traceparent`).
     Continued,
+    /// The server span continues the caller's trace from `sentry-trace`
+    /// (feature `sentry`, with [`SentrySupport`](crate::server::SentrySupport) on).
+    #[cfg(feature = "sentry")]
+    ContinuedFromSentryTrace,
     /// A valid incoming context was not continued because of the trust policy.
     NotTrusted(Trust),
     /// No usable `traceparent`: a new trace was started.
@@ -42,6 +47,8 @@ pub struct RequestTrace {
     pub(crate) incoming: Result<TraceParent, ParseError>,
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
+    #[cfg(feature = "sentry")]
+    pub(crate) sentry: bool,
 }
 
 impl RequestTrace {
@@ -75,6 +82,47 @@ impl RequestTrace {
             return None;
         }
         TraceParent::from_span_context(self.cx.span().span_context())
+    }
+
+    /// The W3C baggage of the request's context: what the request brought
+    /// (when the layer reads baggage and trusts the caller), for the handler
+    /// to read or extend.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::RequestTrace;
+    /// # fn f(trace: &RequestTrace) {
+    /// let tenant = trace.baggage().get("tenant").map(|v| v.as_str().to_owned());
+    /// # let _ = tenant; }
+    /// ```
+    #[must_use]
+    pub fn baggage(&self) -> &Baggage {
+        self.cx.baggage()
+    }
+
+    /// `sentry-trace` of the server span (feature `sentry`): trace id, server
+    /// span id and its sampled flag. `None` without an OpenTelemetry layer.
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry_trace(&self) -> Option<crate::sentry::SentryTrace> {
+        if !self.server_span {
+            return None;
+        }
+        crate::sentry::SentryTrace::from_span_context(self.cx.span().span_context())
+    }
+
+    /// Whether the server layer has Sentry interop on (feature `sentry`),
+    /// e.g. to decide whether a template renders Sentry's meta tags.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::RequestTrace;
+    /// # fn f(trace: &RequestTrace) {
+    /// if trace.sentry() { /* render sentry-trace and baggage meta tags */ }
+    /// # }
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry(&self) -> bool {
+        self.sentry
     }
 
     /// The `traceparent` the request arrived with, or why there was none.

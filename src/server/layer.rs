@@ -7,7 +7,11 @@ use http::HeaderName;
 use tower_layer::Layer;
 
 use crate::headers::TRACE_CONTEXT_HEADERS;
+#[cfg(feature = "sentry")]
+use crate::headers::{BAGGAGE, SENTRY_TRACE};
 use crate::response_headers::{ConfigError, ServerTimingName};
+#[cfg(feature = "sentry")]
+use crate::server::policy::SentrySupport;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
 use crate::server::{DefaultMakeSpan, TraceContext};
 
@@ -20,6 +24,9 @@ pub(crate) struct Config {
     pub(crate) expose_server_timing: bool,
     pub(crate) timing_allow_origin: TimingAllowOrigin,
     pub(crate) preflight_allow_headers: Vec<HeaderName>,
+    pub(crate) baggage: bool,
+    #[cfg(feature = "sentry")]
+    pub(crate) sentry: Option<SentrySupport>,
 }
 
 impl Config {
@@ -40,14 +47,17 @@ impl Default for Config {
             expose_server_timing: true,
             timing_allow_origin: TimingAllowOrigin::MirrorCors,
             preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
+            baggage: true,
+            #[cfg(feature = "sentry")]
+            sentry: None,
         }
     }
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("trust", &self.trust)
+        let mut f = f.debug_struct("Config");
+        f.field("trust", &self.trust)
             .field(
                 "trust_fn",
                 &self.trust_fn.as_ref().map(|_| "Fn(&RequestHead) -> Trust"),
@@ -56,7 +66,10 @@ impl fmt::Debug for Config {
             .field("expose_server_timing", &self.expose_server_timing)
             .field("timing_allow_origin", &self.timing_allow_origin)
             .field("preflight_allow_headers", &self.preflight_allow_headers)
-            .finish()
+            .field("baggage", &self.baggage);
+        #[cfg(feature = "sentry")]
+        f.field("sentry", &self.sentry);
+        f.finish()
     }
 }
 
@@ -224,6 +237,49 @@ impl<M> TraceContextLayer<M> {
     #[must_use]
     pub fn preflight_allow_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
         self.config_mut().preflight_allow_headers = names.into_iter().collect();
+        self
+    }
+
+    /// Whether to read the W3C `baggage` of requests the [`Trust`] policy
+    /// continues (default on): a valid `baggage` goes into the server span's
+    /// OpenTelemetry context (OpenTelemetry `Baggage`, see
+    /// [`RequestTrace::baggage`](crate::server::RequestTrace::baggage)), where
+    /// the client layer finds it and forwards it to allowlisted URLs. An
+    /// invalid one is dropped as a whole and logged at `DEBUG`; the trace
+    /// continues. A second call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().baggage(false);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn baggage(mut self, enabled: bool) -> Self {
+        self.config_mut().baggage = enabled;
+        self
+    }
+
+    /// Turns on Sentry interop (feature `sentry`; see [`SentrySupport`]):
+    /// continue traces from `sentry-trace`, write its Server-Timing entries,
+    /// and add `baggage, sentry-trace` to the preflight allow list (call
+    /// [`preflight_allow_headers`](Self::preflight_allow_headers) afterwards
+    /// to replace the list). A second call replaces the settings.
+    ///
+    /// ```
+    /// use tower_trace_context::server::{SentrySupport, TraceContextLayer};
+    /// let layer = TraceContextLayer::new().sentry(SentrySupport::new());
+    /// # let _ = layer;
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry(mut self, support: SentrySupport) -> Self {
+        let config = self.config_mut();
+        config.sentry = Some(support);
+        for name in [BAGGAGE, SENTRY_TRACE] {
+            if !config.preflight_allow_headers.contains(&name) {
+                config.preflight_allow_headers.push(name);
+            }
+        }
         self
     }
 

@@ -74,4 +74,6 @@ pub use info::{Decision, RequestTrace};
 pub use layer::TraceContextLayer;
 pub use make_span::{DefaultMakeSpan, MakeSpan};
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};
+#[cfg(feature = "sentry")]
+pub use policy::{SentryPrecedence, SentrySupport};
 pub use service::TraceContext;

@@ -204,3 +204,116 @@ impl fmt::Debug for TimingAllowOrigin {
         }
     }
 }
+
+/// Which header wins when a request carries both a valid `traceparent` and
+/// a valid `sentry-trace` (feature `sentry`).
+#[cfg(feature = "sentry")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SentryPrecedence {
+    /// W3C `traceparent` first, `sentry-trace` when it is absent or invalid
+    /// (the default).
+    #[default]
+    TraceparentFirst,
+    /// `sentry-trace` first, `traceparent` when it is absent or invalid.
+    SentryTraceFirst,
+}
+
+/// Sentry interop for the server layer (feature `sentry`), turned on with
+/// [`TraceContextLayer::sentry`](crate::server::TraceContextLayer::sentry).
+///
+/// With it the layer continues a trace from `sentry-trace` when there is no
+/// valid `traceparent` (or first, per [`SentryPrecedence`]), adds
+/// `baggage, sentry-trace` to preflight `Access-Control-Allow-Headers`,
+/// writes `server-timing` entries `sentry-trace` and `baggage` (the entries
+/// Sentry's browser SDK reads), and makes
+/// [`MetaTags::for_request`](crate::html::MetaTags::for_request) (feature
+/// `html`) render `<meta name="sentry-trace">` and `<meta name="baggage">`.
+///
+/// ```
+/// use tower_trace_context::server::{SentryPrecedence, SentrySupport, TraceContextLayer};
+/// let layer = TraceContextLayer::new().sentry(
+///     SentrySupport::new()
+///         .precedence(SentryPrecedence::SentryTraceFirst)
+///         .deferred_sampled(false),
+/// );
+/// # let _ = layer;
+/// ```
+#[cfg(feature = "sentry")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SentrySupport {
+    pub(crate) precedence: SentryPrecedence,
+    pub(crate) deferred_sampled: bool,
+    pub(crate) server_timing: bool,
+}
+
+#[cfg(feature = "sentry")]
+impl Default for SentrySupport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "sentry")]
+impl SentrySupport {
+    /// `traceparent` first; a deferred sampling decision is recorded; the
+    /// Server-Timing entries on.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::SentrySupport;
+    /// assert_eq!(SentrySupport::new(), SentrySupport::default());
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            precedence: SentryPrecedence::TraceparentFirst,
+            deferred_sampled: true,
+            server_timing: true,
+        }
+    }
+
+    /// Which header wins when both are valid (a second call replaces the
+    /// first).
+    ///
+    /// ```
+    /// # use tower_trace_context::server::{SentryPrecedence, SentrySupport};
+    /// let s = SentrySupport::new().precedence(SentryPrecedence::SentryTraceFirst);
+    /// # let _ = s;
+    /// ```
+    #[must_use]
+    pub const fn precedence(mut self, precedence: SentryPrecedence) -> Self {
+        self.precedence = precedence;
+        self
+    }
+
+    /// What a `sentry-trace` without its sampled part (a deferred decision)
+    /// becomes when no `sentry-sampled` baggage entry decides it either:
+    /// the remote parent's `sampled` flag, which OpenTelemetry's
+    /// `ParentBased` sampler follows. Default `true` (record, as a new root
+    /// would under the default sampler). A second call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::SentrySupport;
+    /// let s = SentrySupport::new().deferred_sampled(false);
+    /// # let _ = s;
+    /// ```
+    #[must_use]
+    pub const fn deferred_sampled(mut self, sampled: bool) -> Self {
+        self.deferred_sampled = sampled;
+        self
+    }
+
+    /// Whether to write the `sentry-trace` and `baggage` Server-Timing
+    /// entries (default on; a second call replaces the first).
+    ///
+    /// ```
+    /// # use tower_trace_context::server::SentrySupport;
+    /// let s = SentrySupport::new().server_timing(false);
+    /// # let _ = s;
+    /// ```
+    #[must_use]
+    pub const fn server_timing(mut self, enabled: bool) -> Self {
+        self.server_timing = enabled;
+        self
+    }
+}

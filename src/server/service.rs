@@ -4,16 +4,28 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
+#[cfg(feature = "sentry")]
+use http::HeaderValue;
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
-use http::{Method, Request, Response};
+use http::{HeaderMap, Method, Request, Response};
 use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tower_service::Service;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::baggage::BaggageView;
+#[cfg(feature = "sentry")]
+use crate::baggage::encode_baggage;
 use crate::context::TraceContextHeaders;
+use crate::error::ParseError;
+use crate::headers::BAGGAGE;
+#[cfg(feature = "sentry")]
+use crate::sentry::SentryTrace;
 use crate::server::future::{ResponseFuture, ResponseState};
 use crate::server::layer::Config;
+#[cfg(feature = "sentry")]
+use crate::server::policy::SentryPrecedence;
 use crate::server::policy::{RequestHead, Trust};
 use crate::server::{Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer};
 use crate::traceparent::TraceParent;
@@ -121,24 +133,47 @@ where
         // before the span is entered or started.
         let parsed = TraceContextHeaders::from_headers(req.headers());
         let incoming = parsed.map(|p| p.traceparent());
-        let (decision, remote) = match parsed {
-            Ok(parsed) => match self.config.trust_for(&RequestHead::of(&req)) {
-                Trust::Continue => {
-                    let remote = Context::new().with_remote_span_context(parsed.span_context());
-                    let _ = span.set_parent(remote.clone());
-                    (Decision::Continued, Some(remote))
-                }
+        let found = self.remote_span_context(parsed, req.headers());
+        let mut trust = None;
+        let mut trust_for =
+            || *trust.get_or_insert_with(|| self.config.trust_for(&RequestHead::of(&req)));
+        let (decision, remote) = match found {
+            Ok((sc, continued)) => match trust_for() {
+                Trust::Continue => (continued, Some(Context::new().with_remote_span_context(sc))),
                 Trust::NewRootWithLink => {
                     let _ = span.set_parent(Context::new());
-                    span.add_link(parsed.span_context());
+                    span.add_link(sc);
                     (Decision::NotTrusted(Trust::NewRootWithLink), None)
                 }
                 trust => (Decision::NotTrusted(trust), None),
             },
             Err(err) => (Decision::NewTrace(err), None),
         };
+        // Baggage travels with requests the policy trusts.
+        let remote = match self.config.baggage && req.headers().contains_key(BAGGAGE) {
+            true if trust_for() == Trust::Continue => {
+                match BaggageView::from_headers(req.headers()) {
+                    Ok(view) if !view.is_empty() => {
+                        Some(remote.unwrap_or_default().with_baggage(view.to_baggage()))
+                    }
+                    Ok(_) => remote,
+                    Err(err) => {
+                        tracing::debug!(
+                            target: "tower_trace_context",
+                            parent: &span,
+                            reason = err.as_str(),
+                            "incoming baggage dropped: {err}"
+                        );
+                        remote
+                    }
+                }
+            }
+            _ => remote,
+        };
+        if let Some(remote) = &remote {
+            let _ = span.set_parent(remote.clone());
+        }
         match decision {
-            Decision::Continued => {}
             Decision::NotTrusted(trust) => tracing::debug!(
                 target: "tower_trace_context",
                 parent: &span,
@@ -151,6 +186,7 @@ where
                 reason = err.as_str(),
                 "incoming trace context not continued: {err}"
             ),
+            _ => {}
         }
 
         // The server span's own context. Without an OpenTelemetry layer (or
@@ -172,7 +208,19 @@ where
             }
             _ => None,
         };
+        #[cfg(feature = "sentry")]
+        let (sentry_timing, sentry) = match &self.config.sentry {
+            Some(support) => (
+                (support.server_timing && server_span)
+                    .then(|| sentry_server_timing(&cx))
+                    .unwrap_or_default(),
+                true,
+            ),
+            None => (Vec::new(), false),
+        };
         let state = ResponseState {
+            #[cfg(feature = "sentry")]
+            sentry_timing,
             config: self.config.clone(),
             origin: req.headers().get(ORIGIN).cloned(),
             preflight: req.method() == Method::OPTIONS
@@ -184,6 +232,8 @@ where
             incoming,
             decision,
             server_span,
+            #[cfg(feature = "sentry")]
+            sentry,
         });
 
         // The inner future runs inside the span: `ResponseFuture` enters it
@@ -194,4 +244,68 @@ where
         };
         ResponseFuture::new(future, span, state, attach, otel)
     }
+}
+
+impl<S, M> TraceContext<S, M> {
+    /// The remote span context to continue and how it was found, or why
+    /// there is none.
+    fn remote_span_context(
+        &self,
+        parsed: Result<TraceContextHeaders<'_>, ParseError>,
+        headers: &HeaderMap,
+    ) -> Result<(SpanContext, Decision), ParseError> {
+        let w3c = parsed.map(|p| (p.span_context(), Decision::Continued));
+        #[cfg(feature = "sentry")]
+        if let Some(support) = &self.config.sentry {
+            let sentry = || {
+                let st = SentryTrace::from_headers(headers).ok()?;
+                let deferred = match st.sampled() {
+                    Some(_) => support.deferred_sampled,
+                    None => sentry_sampled_baggage(headers).unwrap_or(support.deferred_sampled),
+                };
+                Some((
+                    st.span_context(deferred),
+                    Decision::ContinuedFromSentryTrace,
+                ))
+            };
+            return match (support.precedence, w3c) {
+                (SentryPrecedence::TraceparentFirst, Ok(found)) => Ok(found),
+                (SentryPrecedence::TraceparentFirst, Err(err)) => sentry().ok_or(err),
+                (SentryPrecedence::SentryTraceFirst, w3c) => sentry().map_or(w3c, Ok),
+            };
+        }
+        #[cfg(not(feature = "sentry"))]
+        let _ = headers;
+        w3c
+    }
+}
+
+/// `sentry-sampled` from the incoming baggage (Sentry's dynamic sampling
+/// context), for a `sentry-trace` that defers the decision.
+#[cfg(feature = "sentry")]
+fn sentry_sampled_baggage(headers: &HeaderMap) -> Option<bool> {
+    let view = BaggageView::from_headers(headers).ok()?;
+    match view.get("sentry-sampled")?.value() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// The `sentry-trace` and `baggage` Server-Timing entries for the server
+/// span's context.
+#[cfg(feature = "sentry")]
+fn sentry_server_timing(cx: &Context) -> Vec<HeaderValue> {
+    use crate::response_headers::server_timing_entry;
+    let mut entries = Vec::with_capacity(2);
+    if let Some(st) = SentryTrace::from_span_context(cx.span().span_context()) {
+        entries.extend(server_timing_entry(
+            "sentry-trace",
+            st.to_string().as_bytes(),
+        ));
+    }
+    if let Some(baggage) = encode_baggage(cx.baggage()) {
+        entries.extend(server_timing_entry("baggage", baggage.as_bytes()));
+    }
+    entries
 }

@@ -1,0 +1,754 @@
+//! W3C Baggage: a zero-allocation validating view over every `baggage`
+//! field of a request, conversion to and from OpenTelemetry's [`Baggage`],
+//! and a `TextMapPropagator`.
+//!
+//! ```
+//! use http::HeaderMap;
+//! use opentelemetry::{Context, baggage::BaggageExt};
+//! use tower_trace_context::{BAGGAGE, BaggageView, extract_baggage, inject_baggage};
+//!
+//! let mut incoming = HeaderMap::new();
+//! incoming.insert(BAGGAGE, "userId=alice, serverNode=DF%2028;region=eu, sentry-sample_rate=0.5".parse()?);
+//!
+//! // Validate and read without allocating ...
+//! let view = BaggageView::from_headers(&incoming)?;
+//! let node = view.get("serverNode").unwrap();
+//! assert_eq!((node.value(), node.decoded_value().as_ref(), node.properties()), ("DF%2028", "DF 28", "region=eu"));
+//!
+//! // ... or into the OpenTelemetry context, and out again.
+//! let cx = extract_baggage(&Context::new(), &incoming);
+//! assert_eq!(cx.baggage().get("userId").map(|v| v.as_str()), Some("alice"));
+//! let mut outgoing = HeaderMap::new();
+//! inject_baggage(&cx, &mut outgoing);
+//! assert_eq!(BaggageView::from_headers(&outgoing)?.len(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::LazyLock;
+
+use http::{HeaderMap, HeaderValue};
+use opentelemetry::Context;
+use opentelemetry::baggage::{Baggage, BaggageExt};
+use opentelemetry::propagation::text_map_propagator::FieldIter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+
+use crate::error::BaggageError;
+use crate::headers::{BAGGAGE, BAGGAGE_FIELD};
+use crate::lines::{LineIter, Lines};
+
+/// At most this many list members (W3C Baggage §3.3, limits).
+pub const MAX_BAGGAGE_MEMBERS: usize = 64;
+/// At most this many bytes in the combined `baggage` value (W3C Baggage
+/// §3.3, limits).
+pub const MAX_BAGGAGE_BYTES: usize = 8192;
+
+const TCHAR: u8 = 1;
+const OCTET: u8 = 2;
+const HEX: u8 = 4;
+
+/// Character classes: RFC 9110 `tchar` (keys), W3C `baggage-octet`
+/// (values), hex digits of a percent-encoded octet.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        // baggage-octet: printable ASCII except DQUOTE, comma, semicolon
+        // and backslash.
+        if b != b'"' as usize && b != b',' as usize && b != b';' as usize && b != b'\\' as usize {
+            t[b] |= OCTET;
+        }
+        let alnum = (b >= b'0' as usize && b <= b'9' as usize)
+            || (b >= b'a' as usize && b <= b'z' as usize)
+            || (b >= b'A' as usize && b <= b'Z' as usize);
+        let special = matches!(
+            b as u8,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        );
+        if alnum || special {
+            t[b] |= TCHAR;
+        }
+        let hex = (b >= b'0' as usize && b <= b'9' as usize)
+            || (b >= b'a' as usize && b <= b'f' as usize)
+            || (b >= b'A' as usize && b <= b'F' as usize);
+        if hex {
+            t[b] |= HEX;
+        }
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
+}
+
+#[inline]
+fn skip_ows(line: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t') = line.get(i) {
+        i += 1;
+    }
+    i
+}
+
+#[inline]
+fn token_end(line: &[u8], mut i: usize) -> usize {
+    while line.get(i).is_some_and(|&b| class(b) & TCHAR != 0) {
+        i += 1;
+    }
+    i
+}
+
+/// End of the value starting at `i`. A `%` must start a percent-encoded
+/// octet (`%` and two hex digits).
+#[inline]
+fn value_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
+    while let Some(&b) = line.get(i) {
+        if class(b) & OCTET == 0 {
+            break;
+        }
+        if b == b'%' {
+            let hex = |at: usize| line.get(at).is_some_and(|&h| class(h) & HEX != 0);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return Err(());
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(i)
+}
+
+/// One validated list member: byte ranges into its field.
+struct Scanned {
+    key: (usize, usize),
+    value: (usize, usize),
+    properties: (usize, usize),
+    next: usize,
+}
+
+/// Scans and validates the next non-empty list member of `line` from byte
+/// `i`, in one pass. `Ok(None)`: the field has no more members.
+///
+/// `list-member = key OWS "=" OWS value *( OWS ";" OWS property )`,
+/// `property = key OWS "=" OWS value / key OWS` (W3C Baggage §3.2).
+#[inline]
+fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<Scanned>, BaggageError> {
+    // List OWS and empty list members (RFC 9110 §5.6.1).
+    let mut i = i;
+    while let Some(b' ' | b'\t' | b',') = line.get(i) {
+        i += 1;
+    }
+    if i >= line.len() {
+        return Ok(None);
+    }
+    let key = (i, token_end(line, i));
+    if key.0 == key.1 {
+        return Err(BaggageError::InvalidKey { member });
+    }
+    i = skip_ows(line, key.1);
+    match line.get(i) {
+        Some(b'=') => i = skip_ows(line, i + 1),
+        None | Some(b',' | b';') => return Err(BaggageError::MissingEquals { member }),
+        Some(_) => return Err(BaggageError::InvalidKey { member }),
+    }
+    let end = value_end(line, i).map_err(|()| BaggageError::InvalidPercent { member })?;
+    let value = (i, end);
+    i = skip_ows(line, end);
+    let mut properties = (i, i);
+    if line.get(i) == Some(&b';') {
+        i = skip_ows(line, i + 1);
+        properties.0 = i;
+        let invalid = BaggageError::InvalidProperty { member };
+        loop {
+            let key_end = token_end(line, i);
+            if key_end == i {
+                return Err(invalid);
+            }
+            properties.1 = key_end;
+            i = skip_ows(line, key_end);
+            if line.get(i) == Some(&b'=') {
+                properties.1 = i + 1;
+                i = skip_ows(line, i + 1);
+                let end = value_end(line, i).map_err(|()| invalid)?;
+                if end > i {
+                    properties.1 = end;
+                }
+                i = skip_ows(line, end);
+            }
+            match line.get(i) {
+                Some(b';') => i = skip_ows(line, i + 1),
+                None | Some(b',') => break,
+                Some(_) => return Err(invalid),
+            }
+        }
+    }
+    match line.get(i) {
+        None | Some(b',') => Ok(Some(Scanned {
+            key,
+            value,
+            properties,
+            next: i,
+        })),
+        Some(_) => Err(BaggageError::InvalidValue { member }),
+    }
+}
+
+/// A validated, borrowed view of the W3C `baggage` spread over any number
+/// of header fields. Creating and iterating it allocates nothing.
+///
+/// All fields are combined in order; empty list members are skipped; keys
+/// are RFC 9110 tokens; values and property values are `baggage-octet`s
+/// whose `%` always starts a percent-encoded octet; more than 64 members
+/// or 8192 bytes, or any invalid member, rejects the whole `baggage` (the
+/// trace context is unaffected). Members are kept in order, duplicates
+/// included; [`get`](Self::get) and [`to_baggage`](Self::to_baggage) use a
+/// key's first occurrence.
+///
+/// ```
+/// use http::HeaderMap;
+/// use tower_trace_context::{BAGGAGE, BaggageError, BaggageView};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append(BAGGAGE, "a=1, b = 2 ;p1 ;p2=x".parse()?);
+/// headers.append(BAGGAGE, "c=%E2%9C%93".parse()?);
+/// let view = BaggageView::from_headers(&headers)?;
+/// let members: Vec<_> = view.iter().map(|m| (m.key(), m.decoded_value().into_owned(), m.properties())).collect();
+/// assert_eq!(members, [("a", "1".into(), ""), ("b", "2".into(), "p1 ;p2=x"), ("c", "✓".into(), "")]);
+///
+/// assert_eq!(BaggageView::parse("a=1,b=\"2\"").err(), Some(BaggageError::InvalidValue { member: 1 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct BaggageView<'a> {
+    lines: Lines<'a>,
+    members: u8,
+}
+
+impl<'a> BaggageView<'a> {
+    /// A view with no members.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert!(BaggageView::empty().is_empty());
+    /// ```
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self {
+            lines: Lines::One(&[]),
+            members: 0,
+        }
+    }
+
+    /// Validates a single `baggage` field value.
+    ///
+    /// ```
+    /// # use tower_trace_context::{BaggageError, BaggageView};
+    /// assert_eq!(BaggageView::parse("k=v;meta")?.len(), 1);
+    /// assert_eq!(BaggageView::parse("k=%zz").err(), Some(BaggageError::InvalidPercent { member: 0 }));
+    /// # Ok::<(), BaggageError>(())
+    /// ```
+    pub fn parse<S: AsRef<[u8]> + ?Sized>(field: &'a S) -> Result<Self, BaggageError> {
+        Self::validate(Lines::One(field.as_ref()))
+    }
+
+    /// Validates every `baggage` field of `headers`, combined in order. A map
+    /// without `baggage` gives an empty view.
+    ///
+    /// ```
+    /// # use http::HeaderMap;
+    /// # use tower_trace_context::BaggageView;
+    /// assert!(BaggageView::from_headers(&HeaderMap::new())?.is_empty());
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, BaggageError> {
+        match Lines::of(headers, &BAGGAGE_FIELD) {
+            Some(lines) => Self::validate(lines),
+            None => Ok(Self::empty()),
+        }
+    }
+
+    /// Validates fields given as strings, combined in order (what an
+    /// OpenTelemetry `Extractor::get_all` returns).
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert_eq!(BaggageView::from_fields(&["a=1", "b=2"])?.len(), 2);
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    pub fn from_fields(fields: &'a [&'a str]) -> Result<Self, BaggageError> {
+        Self::validate(Lines::Strs(fields))
+    }
+
+    fn validate(lines: Lines<'a>) -> Result<Self, BaggageError> {
+        // The size limit first: it also bounds the work below.
+        let mut bytes = 0usize;
+        for (n, line) in lines.iter().enumerate() {
+            bytes += line.len() + usize::from(n > 0);
+            if bytes > MAX_BAGGAGE_BYTES {
+                return Err(BaggageError::TooLong);
+            }
+        }
+        let mut members = 0usize;
+        for line in lines.iter() {
+            let mut i = 0;
+            while let Some(m) = scan_member(line, i, members.min(MAX_BAGGAGE_MEMBERS) as u8)? {
+                if members == MAX_BAGGAGE_MEMBERS {
+                    return Err(BaggageError::TooManyMembers);
+                }
+                members += 1;
+                i = m.next;
+            }
+        }
+        Ok(Self {
+            lines,
+            members: members as u8,
+        })
+    }
+
+    /// Number of list members (duplicates counted).
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert_eq!(BaggageView::parse("a=1,,b=2")?.len(), 2);
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::from(self.members)
+    }
+
+    /// Whether there are no members.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert!(BaggageView::parse(" , ")?.is_empty());
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.members == 0
+    }
+
+    /// Iterates the members in order.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// let view = BaggageView::parse("a=1,b=2")?;
+    /// assert_eq!(view.iter().map(|m| m.key()).collect::<Vec<_>>(), ["a", "b"]);
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn iter(&self) -> BaggageIter<'a> {
+        BaggageIter {
+            lines: self.lines.iter(),
+            line: "",
+            at: 0,
+        }
+    }
+
+    /// The first member with key `key`.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// let view = BaggageView::parse("a=1,a=2")?;
+    /// assert_eq!(view.get("a").map(|m| m.value()), Some("1"));
+    /// assert!(view.get("b").is_none());
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<BaggageMember<'a>> {
+        self.iter().find(|m| m.key == key)
+    }
+
+    /// Converts to OpenTelemetry's `Baggage`: values percent-decoded,
+    /// properties kept as written (still encoded) in the metadata, the
+    /// first occurrence of a key kept.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// let baggage = BaggageView::parse("a=x%20y;p=1,a=2")?.to_baggage();
+    /// let (value, metadata) = baggage.get_with_metadata("a").unwrap();
+    /// assert_eq!((value.as_str(), metadata.as_str()), ("x y", "p=1"));
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn to_baggage(&self) -> Baggage {
+        let mut baggage = Baggage::new();
+        for member in self.iter() {
+            if baggage.get(member.key).is_none() {
+                let _ = baggage.insert_with_metadata(
+                    member.key.to_owned(),
+                    member.decoded_value().into_owned(),
+                    member.properties,
+                );
+            }
+        }
+        baggage
+    }
+}
+
+impl fmt::Debug for BaggageView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// One member of a [`BaggageView`], borrowed from the header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BaggageMember<'a> {
+    key: &'a str,
+    value: &'a str,
+    properties: &'a str,
+}
+
+impl<'a> BaggageMember<'a> {
+    /// The key.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert_eq!(BaggageView::parse(" k = v ")?.iter().next().unwrap().key(), "k");
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The value as written (percent-encoded, surrounding OWS removed).
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert_eq!(BaggageView::parse("k=a%2Cb")?.iter().next().unwrap().value(), "a%2Cb");
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn value(&self) -> &'a str {
+        self.value
+    }
+
+    /// The value percent-decoded as UTF-8; octets that do not form UTF-8
+    /// become U+FFFD (W3C Baggage §3.2.1.2). Borrowed when there is no `%`.
+    ///
+    /// ```
+    /// # use std::borrow::Cow;
+    /// # use tower_trace_context::BaggageView;
+    /// let view = BaggageView::parse("a=plain,b=%F0%9F%90%BE,c=%FF")?;
+    /// let decoded: Vec<_> = view.iter().map(|m| m.decoded_value()).collect();
+    /// assert!(matches!(decoded[0], Cow::Borrowed("plain")));
+    /// assert_eq!(decoded[1], "🐾");
+    /// assert_eq!(decoded[2], "\u{FFFD}");
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn decoded_value(&self) -> Cow<'a, str> {
+        percent_decode(self.value)
+    }
+
+    /// The properties as written, without the first `;` (empty when none),
+    /// e.g. `p1;p2=x`.
+    ///
+    /// ```
+    /// # use tower_trace_context::BaggageView;
+    /// assert_eq!(BaggageView::parse("k=v;p1;p2=x")?.iter().next().unwrap().properties(), "p1;p2=x");
+    /// # Ok::<(), tower_trace_context::BaggageError>(())
+    /// ```
+    #[must_use]
+    pub fn properties(&self) -> &'a str {
+        self.properties
+    }
+}
+
+impl fmt::Debug for BaggageMember<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BaggageMember")
+            .field("key", &self.key)
+            .field("value", &self.value)
+            .field("properties", &self.properties)
+            .finish()
+    }
+}
+
+fn percent_decode(value: &str) -> Cow<'_, str> {
+    if !value.contains('%') {
+        return Cow::Borrowed(value);
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let octet = match (b, bytes.get(i + 1..i + 3)) {
+            (b'%', Some(&[hi, lo])) => hex_value(hi).zip(hex_value(lo)).map(|(h, l)| (h << 4) | l),
+            _ => None,
+        };
+        match octet {
+            Some(octet) => {
+                out.push(octet);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Iterator over the members of a [`BaggageView`].
+pub struct BaggageIter<'a> {
+    lines: LineIter<'a>,
+    /// The current field; validated, so ASCII.
+    line: &'a str,
+    at: usize,
+}
+
+impl fmt::Debug for BaggageIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BaggageIter").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Iterator for BaggageIter<'a> {
+    type Item = BaggageMember<'a>;
+
+    fn next(&mut self) -> Option<BaggageMember<'a>> {
+        loop {
+            if let Ok(Some(m)) = scan_member(self.line.as_bytes(), self.at, 0) {
+                self.at = m.next;
+                let line = self.line;
+                let slice = |(a, b): (usize, usize)| line.get(a..b).unwrap_or_default();
+                return Some(BaggageMember {
+                    key: slice(m.key),
+                    value: slice(m.value),
+                    properties: slice(m.properties),
+                });
+            }
+            // Validated fields are ASCII: one UTF-8 check per field.
+            self.line = std::str::from_utf8(self.lines.next()?).unwrap_or_default();
+            self.at = 0;
+        }
+    }
+}
+
+/// Encodes OpenTelemetry `Baggage` as a `baggage` header value, or `None`
+/// when nothing is left to send.
+///
+/// Values are percent-encoded (every byte outside `baggage-octet`, and
+/// `%`). Members whose key is not a token are left out, as is metadata that
+/// is not a valid property list; members that would take the header past
+/// 64 members or 8192 bytes are dropped (W3C Baggage §3.3).
+///
+/// ```
+/// use opentelemetry::baggage::Baggage;
+/// use tower_trace_context::encode_baggage;
+///
+/// let mut baggage = Baggage::new();
+/// let _ = baggage.insert_with_metadata("user", "Amélie, 100%", "pii");
+/// assert_eq!(encode_baggage(&baggage).unwrap(), "user=Am%C3%A9lie%2C%20100%25;pii");
+/// assert!(encode_baggage(&Baggage::new()).is_none());
+/// ```
+#[must_use]
+pub fn encode_baggage(baggage: &Baggage) -> Option<HeaderValue> {
+    if baggage.is_empty() {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(64 * baggage.len().min(MAX_BAGGAGE_MEMBERS));
+    let mut members = 0;
+    let mut member = Vec::new();
+    for (key, (value, metadata)) in baggage {
+        let key = key.as_str();
+        if key.is_empty() || !key.bytes().all(|b| class(b) & TCHAR != 0) {
+            continue;
+        }
+        member.clear();
+        member.extend_from_slice(key.as_bytes());
+        member.push(b'=');
+        for &b in value.as_str().as_bytes() {
+            if class(b) & OCTET != 0 && b != b'%' {
+                member.push(b);
+            } else {
+                const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+                member.extend_from_slice(&[
+                    b'%',
+                    HEX_UPPER[usize::from(b >> 4)],
+                    HEX_UPPER[usize::from(b & 0xf)],
+                ]);
+            }
+        }
+        let metadata = metadata.as_str().trim_matches([' ', '\t']);
+        if !metadata.is_empty() && valid_properties(metadata) {
+            member.push(b';');
+            member.extend_from_slice(metadata.as_bytes());
+        }
+        let separator = usize::from(!out.is_empty());
+        if out.len() + separator + member.len() > MAX_BAGGAGE_BYTES {
+            continue;
+        }
+        if separator == 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&member);
+        members += 1;
+        if members == MAX_BAGGAGE_MEMBERS {
+            break;
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(out)).ok()
+}
+
+/// Whether `s` is a property list (`property *( OWS ";" OWS property )`).
+fn valid_properties(s: &str) -> bool {
+    let line = s.as_bytes();
+    let mut i = 0;
+    loop {
+        let key_end = token_end(line, i);
+        if key_end == i {
+            return false;
+        }
+        i = skip_ows(line, key_end);
+        if line.get(i) == Some(&b'=') {
+            i = skip_ows(line, i + 1);
+            match value_end(line, i) {
+                Ok(end) => i = skip_ows(line, end),
+                Err(()) => return false,
+            }
+        }
+        match line.get(i) {
+            Some(b';') => i = skip_ows(line, i + 1),
+            None => return true,
+            Some(_) => return false,
+        }
+    }
+}
+
+/// Adds the `baggage` of `headers` (when present and valid) to `cx`;
+/// otherwise returns `cx` unchanged.
+///
+/// ```
+/// # use http::HeaderMap;
+/// # use opentelemetry::{Context, baggage::BaggageExt};
+/// # use tower_trace_context::{BAGGAGE, extract_baggage};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(BAGGAGE, "k=v".parse()?);
+/// assert_eq!(extract_baggage(&Context::new(), &headers).baggage().len(), 1);
+/// headers.insert(BAGGAGE, "k=v w".parse()?);
+/// assert!(extract_baggage(&Context::new(), &headers).baggage().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn extract_baggage(cx: &Context, headers: &HeaderMap) -> Context {
+    match BaggageView::from_headers(headers) {
+        Ok(view) if !view.is_empty() => cx.with_baggage(view.to_baggage()),
+        _ => cx.clone(),
+    }
+}
+
+/// Writes the baggage of `cx` as the `baggage` header, replacing earlier
+/// values; leaves `headers` alone when `cx` has no baggage.
+///
+/// ```
+/// # use http::HeaderMap;
+/// # use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
+/// # use tower_trace_context::{BAGGAGE, inject_baggage};
+/// let cx = Context::new().with_baggage([KeyValue::new("tenant", "acme")]);
+/// let mut headers = HeaderMap::new();
+/// inject_baggage(&cx, &mut headers);
+/// assert_eq!(headers[BAGGAGE], "tenant=acme");
+/// ```
+pub fn inject_baggage(cx: &Context, headers: &mut HeaderMap) {
+    if let Some(value) = encode_baggage(cx.baggage()) {
+        headers.insert(BAGGAGE, value);
+    }
+}
+
+static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE.as_str().to_owned()]);
+
+/// W3C Baggage as an OpenTelemetry `TextMapPropagator`: a drop-in for
+/// `opentelemetry_sdk::propagation::BaggagePropagator` that validates the
+/// whole header (an invalid one is dropped as a whole rather than member by
+/// member), reads every `baggage` field (through `Extractor::get_all`) and
+/// enforces the limits on the way out too.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use opentelemetry::{Context, baggage::BaggageExt, propagation::TextMapPropagator};
+/// use tower_trace_context::BaggagePropagator;
+///
+/// let propagator = BaggagePropagator::new();
+/// let mut carrier = HashMap::new();
+/// carrier.insert("baggage".to_string(), "k=v%201".to_string());
+/// let cx = propagator.extract(&carrier);
+/// assert_eq!(cx.baggage().get("k").map(|v| v.as_str()), Some("v 1"));
+///
+/// let mut out = HashMap::new();
+/// propagator.inject_context(&cx, &mut out);
+/// assert_eq!(out["baggage"], "k=v%201");
+/// // opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+/// //     Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())]));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct BaggagePropagator {
+    _private: (),
+}
+
+impl BaggagePropagator {
+    /// The propagator.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl TextMapPropagator for BaggagePropagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        if let Some(value) = encode_baggage(cx.baggage()) {
+            if let Ok(value) = value.to_str() {
+                injector.set(BAGGAGE.as_str(), value.to_owned());
+            }
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let fields = extractor.get_all(BAGGAGE.as_str()).unwrap_or_default();
+        match BaggageView::from_fields(&fields) {
+            Ok(view) if !view.is_empty() => cx.with_baggage(view.to_baggage()),
+            _ => cx.clone(),
+        }
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(FIELDS.as_slice())
+    }
+}
