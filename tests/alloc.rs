@@ -4,8 +4,8 @@
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::TraceContextExt;
 use tower_trace_context::{
-    TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceContextPropagator, TraceParent,
-    TraceStateView, extract, inject,
+    BAGGAGE, BaggageView, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceContextPropagator,
+    TraceParent, TraceStateView, extract, inject,
 };
 
 #[path = "support/allowlist_fixture.rs"]
@@ -146,4 +146,72 @@ fn allowlist_matching_allocates_nothing() {
         assert_eq!(matched, expected, "{url}");
         assert_eq!(n, 0, "{url}");
     }
+}
+
+fn baggage_members(n: usize, offset: usize) -> String {
+    (offset..offset + n)
+        .map(|i| format!("key{i}=value%20{i};prop{i}=x"))
+        .collect::<Vec<_>>()
+        .join(" , ")
+}
+
+#[test]
+fn baggage_validation_and_iteration_allocate_nothing() {
+    // 10 members in one field (the benchmark's input), and the 64-member
+    // maximum over four fields.
+    let mut ten = HeaderMap::new();
+    ten.insert(BAGGAGE, baggage_members(10, 0).parse().unwrap());
+    let mut sixty_four = HeaderMap::new();
+    for line in 0..4 {
+        sixty_four.append(BAGGAGE, baggage_members(16, line * 16).parse().unwrap());
+    }
+    for (map, expected) in [(&ten, 10), (&sixty_four, 64)] {
+        let (n, count) = allocations(|| {
+            let view = BaggageView::from_headers(map).unwrap();
+            let mut count = 0;
+            let mut bytes = 0;
+            for member in view.iter() {
+                count += 1;
+                bytes += member.key().len() + member.value().len() + member.properties().len();
+            }
+            assert!(bytes > 0);
+            let last = view.get(&format!("key{}", expected - 1)[..]);
+            assert!(last.is_some());
+            count
+        });
+        assert_eq!(count, expected);
+        // `format!` above is the one allocation outside the parser.
+        assert_eq!(n, 1, "{expected} members");
+        let (n, found) = allocations(|| {
+            BaggageView::from_headers(map).map(|view| view.get("key5").map(|m| m.value()))
+        });
+        assert_eq!(found, Ok(Some("value%205")));
+        assert_eq!(n, 0);
+    }
+    // Rejection (a 65th member) allocates nothing either.
+    sixty_four.append(BAGGAGE, HeaderValue::from_static("one=more"));
+    let (n, result) = allocations(|| BaggageView::from_headers(&sixty_four).map(|v| v.len()));
+    assert!(result.is_err());
+    assert_eq!(n, 0);
+}
+
+#[cfg(feature = "sentry")]
+#[test]
+fn sentry_trace_parse_and_encode_allocate_nothing() {
+    use tower_trace_context::sentry::SentryTrace;
+    let inputs: [&[u8]; 4] = [
+        b"771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1",
+        b" 771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12 ",
+        b"771A43A4192642F0B136D5159A501700-b0e6f15b45c36b12-1",
+        b"garbage",
+    ];
+    for input in inputs {
+        let (n, _) = allocations(|| SentryTrace::parse(input));
+        assert_eq!(n, 0, "{input:?}");
+    }
+    let st = SentryTrace::parse(inputs[0]).unwrap();
+    let (n, value) = allocations(|| st.to_header_value());
+    assert_eq!(value, "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1");
+    // `HeaderValue` owns its bytes: one allocation, none for encoding.
+    assert_eq!(n, 1);
 }

@@ -21,8 +21,9 @@ use axum::routing::get;
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
+use tower_trace_context::BaggageView;
 use tower_trace_context::html::MetaTagsLayer;
-use tower_trace_context::server::{RequestTrace, TraceContextLayer};
+use tower_trace_context::server::{RequestTrace, SentrySupport, TraceContextLayer};
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -203,6 +204,138 @@ done({ meta: meta && meta.content, timing: nav.serverTiming.map((e) => ({ name: 
             .is_some_and(|e| e.contains("TypeError")),
         "expected a CORS failure: {got}"
     );
+
+    browser.close().await;
+}
+
+/// What the Sentry-enabled API saw: the sentry-trace and baggage it got.
+async fn sentry_api(headers: http::HeaderMap) -> String {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_owned()
+    };
+    format!("{}|{}", get("sentry-trace"), get("baggage"))
+}
+
+/// The page reads Sentry's meta tag on load and, like Sentry's browser SDK,
+/// continues that trace in a cross-origin fetch with `sentry-trace` +
+/// `baggage`; the backend joins it and answers with Sentry's Server-Timing
+/// entries, which the page can read.
+#[tokio::test]
+async fn chromium_reads_the_sentry_meta_tag_and_server_timing() {
+    let otel = otel::install();
+    let page_app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                Html(
+                    "<!doctype html><html><head><title>shop</title></head><body>shop</body></html>",
+                )
+            }),
+        )
+        .layer(MetaTagsLayer::new())
+        .layer(TraceContextLayer::new().sentry(SentrySupport::new()));
+    let page = serve(page_app).await;
+    // CorsLayer lists neither Sentry header: the trace layer adds them.
+    let api = serve(
+        Router::new()
+            .route("/api/data", get(sentry_api))
+            .layer(cors(page))
+            .layer(TraceContextLayer::new().sentry(SentrySupport::new())),
+    )
+    .await;
+
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    let url = format!("http://{api}/api/data");
+    let got = browser
+        .run(
+            r#"
+const url = arguments[0];
+const meta = (name) => { const m = document.querySelector(`meta[name="${name}"]`); return m && m.content; };
+const sentryTrace = meta('sentry-trace');
+const nav = performance.getEntriesByType('navigation')[0];
+const navTiming = nav.serverTiming.map((e) => ({ name: e.name, desc: e.description }));
+// Continue the page-load trace the way Sentry's SDK does: same trace id,
+// a new span id, the sampled flag, and the dynamic sampling context.
+const [trace] = sentryTrace.split('-');
+const span = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+const baggage = `sentry-trace_id=${trace},sentry-environment=test,sentry-release=shop%401.0`;
+fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
+  .then(async (r) => {
+    const body = await r.text();
+    let entry;
+    for (let i = 0; i < 50 && !entry; i++) {
+      entry = performance.getEntriesByName(url).pop();
+      if (!entry) await new Promise((res) => setTimeout(res, 20));
+    }
+    done({ sentryTrace, baggageMeta: meta('baggage'), navTiming, span, baggage, body,
+           timing: entry ? entry.serverTiming.map((e) => ({ name: e.name, desc: e.description })) : null });
+  })
+  .catch((e) => done({ sentryTrace, error: String(e) }));
+"#,
+            vec![json!(url)],
+        )
+        .await;
+    assert!(got.get("error").is_none(), "fetch failed: {got}");
+
+    // The meta tag names the page's server span, sampled.
+    let page_span = otel
+        .spans(1)
+        .await
+        .into_iter()
+        .find(|s| s.name == "GET /")
+        .expect("the page's server span");
+    let trace = page_span.span_context.trace_id().to_string();
+    let meta = format!("{trace}-{}-1", page_span.span_context.span_id());
+    assert_eq!(got["sentryTrace"], meta.as_str(), "{got}");
+    // A page load brings no baggage, so there is no baggage tag.
+    assert!(got["baggageMeta"].is_null(), "{got}");
+    assert_eq!(
+        timing_desc(&got["navTiming"], "sentry-trace").as_deref(),
+        Some(meta.as_str())
+    );
+
+    // The preflight allowed both headers; the API got them and joined the
+    // page's trace as a child of the fetch's span.
+    let span = got["span"].as_str().unwrap();
+    let baggage = got["baggage"].as_str().unwrap();
+    assert_eq!(got["body"], format!("{trace}-{span}-1|{baggage}"), "{got}");
+    let spans = otel.spans(3).await;
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
+    assert_eq!(api_span.parent_span_id.to_string(), span);
+
+    // The page reads Sentry's entries cross-origin: the API's server span,
+    // and the baggage it continued with (quoted on the wire, plain here).
+    assert_eq!(
+        timing_desc(&got["timing"], "sentry-trace"),
+        Some(format!("{trace}-{}-1", api_span.span_context.span_id())),
+        "{got}"
+    );
+    // Compared decoded: `@` needs no percent-encoding in baggage.
+    let decoded = |value: &str| {
+        let mut members: Vec<_> = BaggageView::parse(value)
+            .unwrap()
+            .iter()
+            .map(|m| (m.key().to_owned(), m.decoded_value().into_owned()))
+            .collect();
+        members.sort();
+        members
+    };
+    let entry = timing_desc(&got["timing"], "baggage").expect("a baggage entry");
+    assert_eq!(decoded(&entry), decoded(baggage));
+    assert!(decoded(baggage).contains(&("sentry-release".to_owned(), "shop@1.0".to_owned())));
 
     browser.close().await;
 }

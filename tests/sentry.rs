@@ -1,0 +1,442 @@
+//! Sentry interop (feature `sentry`): the `sentry-trace` formats from
+//! Sentry's documentation, and end to end over real TCP on 127.0.0.1 with the
+//! real OpenTelemetry SDK: a request carrying only `sentry-trace` + `baggage`
+//! continues its trace, and the downstream call carries both formats to an
+//! allowlisted host and neither to another.
+
+#[path = "support/http.rs"]
+mod http_support;
+#[path = "support/otel.rs"]
+mod otel;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::routing::get;
+use http::{HeaderMap, Method};
+use opentelemetry::trace::SpanKind;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::cors::CorsLayer;
+use tower_trace_context::client::PropagateLayer;
+use tower_trace_context::sentry::{SentryTrace, SentryTraceError};
+use tower_trace_context::server::{
+    RequestTrace, SentryPrecedence, SentrySupport, TraceContextLayer,
+};
+use tower_trace_context::{Allowlist, BaggageView, TraceParent};
+
+const TRACE: &str = "771a43a4192642f0b136d5159a501700";
+const SPAN: &str = "b0e6f15b45c36b12";
+/// Sentry's dynamic sampling context, as its browser SDK sends it.
+const DSC: &str = "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-public_key=49d0f7386ad645858ae85020e393bef3,sentry-sample_rate=0.25,sentry-sampled=true,sentry-environment=production";
+
+#[test]
+fn sentry_trace_formats() {
+    use SentryTraceError::*;
+    let ok: &[(&str, Option<bool>)] = &[
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1",
+            Some(true),
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-0",
+            Some(false),
+        ),
+        // No sampled part: the decision is deferred to the receiver.
+        ("771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12", None),
+        // Spaces and tabs around the value (Sentry's regex allows them).
+        (
+            "  771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1 ",
+            Some(true),
+        ),
+        (
+            "\t771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12\t",
+            None,
+        ),
+    ];
+    for (input, sampled) in ok {
+        let st = SentryTrace::parse(input.as_bytes()).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(st.trace_id().to_string(), TRACE, "{input:?}");
+        assert_eq!(st.span_id().to_string(), SPAN, "{input:?}");
+        assert_eq!(st.sampled(), *sampled, "{input:?}");
+        // Encoding gives the canonical form back.
+        assert_eq!(st.to_string(), input.trim(), "{input:?}");
+        assert_eq!(st.to_header_value(), input.trim(), "{input:?}");
+    }
+    let bad: &[(&str, SentryTraceError)] = &[
+        ("", InvalidLength),
+        ("771a43a4192642f0b136d5159a501700", InvalidLength),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-",
+            InvalidLength,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-10",
+            InvalidLength,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-2",
+            InvalidSampled,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-t",
+            InvalidSampled,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700_b0e6f15b45c36b12-1",
+            MissingDash,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12+1",
+            MissingDash,
+        ),
+        (
+            "771A43A4192642F0B136D5159A501700-b0e6f15b45c36b12-1",
+            InvalidTraceId,
+        ),
+        (
+            "771a43a4192642f0b136d5159a50170g-b0e6f15b45c36b12-1",
+            InvalidTraceId,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-B0E6F15B45C36B12-1",
+            InvalidSpanId,
+        ),
+        (
+            "00000000000000000000000000000000-b0e6f15b45c36b12-1",
+            ZeroTraceId,
+        ),
+        (
+            "771a43a4192642f0b136d5159a501700-0000000000000000-1",
+            ZeroSpanId,
+        ),
+        // A W3C traceparent is not a sentry-trace.
+        (
+            "00-771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-01",
+            InvalidLength,
+        ),
+    ];
+    for (input, err) in bad {
+        assert_eq!(SentryTrace::parse(input.as_bytes()), Err(*err), "{input:?}");
+    }
+    assert_eq!(
+        SentryTrace::parse(b"771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1\xff"),
+        Err(InvalidLength)
+    );
+}
+
+type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+
+async fn recorder() -> (SocketAddr, Seen) {
+    let seen: Seen = Arc::default();
+    let record = |State(seen): State<Seen>, headers: HeaderMap| async move {
+        seen.lock().unwrap().push(headers);
+        "recorded"
+    };
+    let app = Router::new()
+        .route("/{*path}", get(record))
+        .with_state(seen.clone());
+    (http_support::serve(app).await, seen)
+}
+
+/// A service behind the server layer (Sentry on) that calls `allowed` and
+/// `other` through the client layer (`sentry-trace` on), allowlisting only
+/// `allowed`.
+async fn api(support: SentrySupport, allowed: SocketAddr, other: SocketAddr) -> SocketAddr {
+    let allow = Allowlist::builder()
+        .origin(format!("http://{allowed}"))
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow).sentry_trace(true))
+        .service(reqwest::Client::new());
+    let handler = move |Extension(trace): Extension<RequestTrace>| {
+        let client = client.clone();
+        async move {
+            for target in [allowed, other] {
+                let url = format!("http://{target}/downstream").parse().unwrap();
+                let res = client
+                    .clone()
+                    .oneshot(reqwest::Request::new(Method::GET, url))
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+            }
+            format!("{:?}", trace.decision())
+        }
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(["http://app.test".parse().unwrap()])
+        .allow_methods([Method::GET]);
+    http_support::serve(
+        Router::new()
+            .route("/api", get(handler))
+            .layer(cors)
+            .layer(TraceContextLayer::new().sentry(support)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sentry_trace_and_baggage_continue_and_flow_only_to_allowlisted_hosts() {
+    let otel = otel::install();
+    let (allowed, allowed_seen) = recorder().await;
+    let (other, other_seen) = recorder().await;
+    let api = api(SentrySupport::new(), allowed, other).await;
+
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{api}/api"),
+        &[
+            ("sentry-trace", &format!("{TRACE}-{SPAN}-1")),
+            ("baggage", DSC),
+            ("origin", "http://app.test"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.body, "ContinuedFromSentryTrace");
+
+    // The server span is in the browser's trace, a child of its span.
+    let spans = otel.spans(3).await;
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
+    assert_eq!(server.parent_span_id, otel::span_id(SPAN));
+    assert!(server.span_context.is_sampled());
+    let clients: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 2);
+
+    // The allowlisted host got traceparent, sentry-trace and the baggage.
+    let seen = allowed_seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let tp = TraceParent::try_from(&seen[0]["traceparent"]).unwrap();
+    assert_eq!(tp.trace_id(), otel::trace_id(TRACE));
+    let client = clients
+        .iter()
+        .find(|s| s.span_context.span_id() == tp.parent_id())
+        .expect("traceparent names a client span");
+    assert_eq!(client.parent_span_id, server.span_context.span_id());
+    let st = SentryTrace::from_headers(&seen[0]).unwrap();
+    assert_eq!(st.trace_id(), otel::trace_id(TRACE));
+    assert_eq!(st.span_id(), tp.parent_id());
+    assert_eq!(st.sampled(), Some(true));
+    let baggage = BaggageView::from_headers(&seen[0]).unwrap();
+    let mut sent: Vec<_> = baggage
+        .iter()
+        .map(|m| format!("{}={}", m.key(), m.value()))
+        .collect();
+    sent.sort();
+    let mut dsc: Vec<_> = DSC.split(',').map(str::to_owned).collect();
+    dsc.sort();
+    assert_eq!(sent, dsc);
+
+    // The other host got none of them.
+    let seen = other_seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    for name in ["traceparent", "tracestate", "baggage", "sentry-trace"] {
+        assert!(!seen[0].contains_key(name), "{name} leaked: {:?}", seen[0]);
+    }
+
+    // Server-Timing carries the server span for Sentry's browser SDK, and
+    // the baggage as a quoted description.
+    let timing = reply.all("server-timing");
+    let server_span = server.span_context.span_id();
+    assert!(
+        timing.contains(&format!("sentry-trace;desc=\"{TRACE}-{server_span}-1\"")),
+        "{timing:?}"
+    );
+    let baggage_entry = timing
+        .iter()
+        .find(|e| e.starts_with("baggage;desc=\""))
+        .expect("baggage entry");
+    let desc = &baggage_entry["baggage;desc=\"".len()..baggage_entry.len() - 1];
+    let mut desc: Vec<_> = desc.split(',').map(str::to_owned).collect();
+    desc.sort();
+    assert_eq!(desc, dsc);
+    assert!(
+        timing
+            .iter()
+            .any(|e| e.starts_with("traceparent;desc=\"00-"))
+    );
+    assert_eq!(reply.headers["timing-allow-origin"], "http://app.test");
+}
+
+#[tokio::test]
+async fn precedence_deferred_sampling_and_preflight() {
+    let otel = otel::install();
+    let (allowed, _) = recorder().await;
+    let (other, _) = recorder().await;
+    let w3c_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{w3c_trace}-00f067aa0ba902b7-01");
+    let sentry_trace = format!("{TRACE}-{SPAN}-1");
+    let both = [
+        ("traceparent", traceparent.as_str()),
+        ("sentry-trace", sentry_trace.as_str()),
+    ];
+
+    // Both valid: traceparent first by default ...
+    let default_api = api(SentrySupport::new(), allowed, other).await;
+    let reply = http_support::send(Method::GET, &format!("http://{default_api}/api"), &both).await;
+    assert_eq!(reply.body, "Continued");
+    // ... sentry-trace first when configured.
+    let sentry_first = api(
+        SentrySupport::new().precedence(SentryPrecedence::SentryTraceFirst),
+        allowed,
+        other,
+    )
+    .await;
+    let reply = http_support::send(Method::GET, &format!("http://{sentry_first}/api"), &both).await;
+    assert_eq!(reply.body, "ContinuedFromSentryTrace");
+    let spans = otel.spans(6).await;
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .map(|s| s.span_context.trace_id().to_string())
+        .collect();
+    assert_eq!(servers, [w3c_trace, TRACE]);
+
+    // An invalid sentry-trace with no traceparent: a new trace.
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{default_api}/api"),
+        &[("sentry-trace", "not-a-sentry-trace")],
+    )
+    .await;
+    assert_eq!(reply.body, "NewTrace(Missing)");
+
+    // Deferred decision (no sampled part): the baggage's sentry-sampled
+    // decides; without it, `deferred_sampled` (default: record).
+    let deferred = format!("{TRACE}-{SPAN}");
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{default_api}/api"),
+        &[
+            ("sentry-trace", &deferred),
+            ("baggage", "sentry-sampled=false"),
+        ],
+    )
+    .await;
+    assert!(
+        reply
+            .all("server-timing")
+            .iter()
+            .any(|e| e.starts_with("sentry-trace;desc=\"") && e.ends_with("-0\"")),
+        "{:?}",
+        reply.all("server-timing")
+    );
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{default_api}/api"),
+        &[("sentry-trace", &deferred)],
+    )
+    .await;
+    assert!(
+        reply
+            .all("server-timing")
+            .iter()
+            .any(|e| e.starts_with("sentry-trace;desc=\"") && e.ends_with("-1\"")),
+        "{:?}",
+        reply.all("server-timing")
+    );
+    let not_sampled = api(SentrySupport::new().deferred_sampled(false), allowed, other).await;
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{not_sampled}/api"),
+        &[("sentry-trace", &deferred)],
+    )
+    .await;
+    assert!(
+        reply
+            .all("server-timing")
+            .iter()
+            .any(|e| e.ends_with("-0\"")),
+        "{:?}",
+        reply.all("server-timing")
+    );
+
+    // A preflight from an allowed origin may send both Sentry headers.
+    let reply = http_support::send(
+        Method::OPTIONS,
+        &format!("http://{default_api}/api"),
+        &[
+            ("origin", "http://app.test"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "baggage,sentry-trace"),
+        ],
+    )
+    .await;
+    let allowed_headers = reply.all("access-control-allow-headers").join(",");
+    for name in ["traceparent", "tracestate", "baggage", "sentry-trace"] {
+        assert!(allowed_headers.contains(name), "{name}: {allowed_headers}");
+    }
+}
+
+/// A page requested with Sentry headers (e.g. a server-rendered page behind
+/// another Sentry-instrumented service) gets Sentry's meta tags: the server
+/// span as `sentry-trace`, the continued dynamic sampling context as
+/// `baggage` (HTML-escaped).
+#[tokio::test]
+async fn meta_tags_carry_sentry_trace_and_baggage() {
+    use axum::response::Html;
+    use tower_trace_context::html::MetaTagsLayer;
+
+    let otel = otel::install();
+    let page = http_support::serve(
+        Router::new()
+            .route(
+                "/",
+                get(|| async { Html("<html><head><title>t</title></head><body></body></html>") }),
+            )
+            .layer(MetaTagsLayer::new())
+            .layer(TraceContextLayer::new().sentry(SentrySupport::new())),
+    )
+    .await;
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{page}/"),
+        &[
+            ("sentry-trace", &format!("{TRACE}-{SPAN}-1")),
+            (
+                "baggage",
+                "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-transaction=a%26b",
+            ),
+        ],
+    )
+    .await;
+    let server = otel.span("GET /").await;
+    let expected_trace = format!(
+        "<meta name=\"sentry-trace\" content=\"{TRACE}-{}-1\">",
+        server.span_context.span_id()
+    );
+    assert!(reply.body.contains(&expected_trace), "{}", reply.body);
+    // The baggage tag holds the re-encoded baggage (`&` is a baggage-octet,
+    // so `%26` comes back as `&`), HTML-escaped; members in any order.
+    let start = reply
+        .body
+        .find("<meta name=\"baggage\" content=\"")
+        .expect("baggage tag")
+        + "<meta name=\"baggage\" content=\"".len();
+    let content = &reply.body[start..start + reply.body[start..].find('"').unwrap()];
+    let mut members: Vec<_> = content.split(',').collect();
+    members.sort();
+    assert_eq!(
+        members,
+        [
+            "sentry-trace_id=771a43a4192642f0b136d5159a501700",
+            "sentry-transaction=a&amp;b"
+        ]
+    );
+    assert!(
+        reply
+            .body
+            .starts_with("<html><head><meta name=\"traceparent\""),
+        "{}",
+        reply.body
+    );
+}
