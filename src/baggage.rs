@@ -135,21 +135,14 @@ fn value_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
     Ok(i)
 }
 
-/// One validated list member: byte ranges into its field.
-struct Scanned {
-    key: (usize, usize),
-    value: (usize, usize),
-    properties: (usize, usize),
-    next: usize,
-}
-
 /// Scans and validates the next non-empty list member of `line` from byte
-/// `i`, in one pass. `Ok(None)`: the field has no more members.
+/// `i`, in one pass, and returns where scanning resumes. `Ok(None)`: the
+/// field has no more members.
 ///
 /// `list-member = key OWS "=" OWS value *( OWS ";" OWS property )`,
 /// `property = key OWS "=" OWS value / key OWS` (W3C Baggage §3.2).
 #[inline]
-fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<Scanned>, BaggageError> {
+fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<usize>, BaggageError> {
     // List OWS and empty list members (RFC 9110 §5.6.1).
     let mut i = i;
     while let Some(b' ' | b'\t' | b',') = line.get(i) {
@@ -158,38 +151,30 @@ fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<Scanned>, Bag
     if i >= line.len() {
         return Ok(None);
     }
-    let key = (i, token_end(line, i));
-    if key.0 == key.1 {
+    let key_end = token_end(line, i);
+    if key_end == i {
         return Err(BaggageError::InvalidKey { member });
     }
-    i = skip_ows(line, key.1);
+    i = skip_ows(line, key_end);
     match line.get(i) {
         Some(b'=') => i = skip_ows(line, i + 1),
         None | Some(b',' | b';') => return Err(BaggageError::MissingEquals { member }),
         Some(_) => return Err(BaggageError::InvalidKey { member }),
     }
     let end = value_end(line, i).map_err(|()| BaggageError::InvalidPercent { member })?;
-    let value = (i, end);
     i = skip_ows(line, end);
-    let mut properties = (i, i);
     if line.get(i) == Some(&b';') {
         i = skip_ows(line, i + 1);
-        properties.0 = i;
         let invalid = BaggageError::InvalidProperty { member };
         loop {
             let key_end = token_end(line, i);
             if key_end == i {
                 return Err(invalid);
             }
-            properties.1 = key_end;
             i = skip_ows(line, key_end);
             if line.get(i) == Some(&b'=') {
-                properties.1 = i + 1;
                 i = skip_ows(line, i + 1);
                 let end = value_end(line, i).map_err(|()| invalid)?;
-                if end > i {
-                    properties.1 = end;
-                }
                 i = skip_ows(line, end);
             }
             match line.get(i) {
@@ -200,12 +185,7 @@ fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<Scanned>, Bag
         }
     }
     match line.get(i) {
-        None | Some(b',') => Ok(Some(Scanned {
-            key,
-            value,
-            properties,
-            next: i,
-        })),
+        None | Some(b',') => Ok(Some(i)),
         Some(_) => Err(BaggageError::InvalidValue { member }),
     }
 }
@@ -308,12 +288,12 @@ impl<'a> BaggageView<'a> {
         let mut members = 0usize;
         for line in lines.iter() {
             let mut i = 0;
-            while let Some(m) = scan_member(line, i, members.min(MAX_BAGGAGE_MEMBERS) as u8)? {
+            while let Some(next) = scan_member(line, i, members.min(MAX_BAGGAGE_MEMBERS) as u8)? {
                 if members == MAX_BAGGAGE_MEMBERS {
                     return Err(BaggageError::TooManyMembers);
                 }
                 members += 1;
-                i = m.next;
+                i = next;
             }
         }
         Ok(Self {
@@ -540,21 +520,42 @@ impl fmt::Debug for BaggageIter<'_> {
 impl<'a> Iterator for BaggageIter<'a> {
     type Item = BaggageMember<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<BaggageMember<'a>> {
+        // The fields are validated, so members are found by their
+        // delimiters alone: values and properties hold no ',' and values no
+        // ';', keys no '='.
         loop {
-            if let Ok(Some(m)) = scan_member(self.line.as_bytes(), self.at, 0) {
-                self.at = m.next;
-                let line = self.line;
-                let slice = |(a, b): (usize, usize)| line.get(a..b).unwrap_or_default();
-                return Some(BaggageMember {
-                    key: slice(m.key),
-                    value: slice(m.value),
-                    properties: slice(m.properties),
-                });
+            let rest = self.line.get(self.at..).unwrap_or_default();
+            if rest.is_empty() {
+                // Validated fields are ASCII: one UTF-8 check per field.
+                self.line = std::str::from_utf8(self.lines.next()?).unwrap_or_default();
+                self.at = 0;
+                continue;
             }
-            // Validated fields are ASCII: one UTF-8 check per field.
-            self.line = std::str::from_utf8(self.lines.next()?).unwrap_or_default();
-            self.at = 0;
+            let comma = rest.bytes().position(|b| b == b',').unwrap_or(rest.len());
+            self.at += comma + 1;
+            let member = rest.get(..comma).unwrap_or_default();
+            let Some(eq) = member.bytes().position(|b| b == b'=') else {
+                continue; // an empty list member
+            };
+            let (key, after) = (
+                member.get(..eq).unwrap_or_default(),
+                member.get(eq + 1..).unwrap_or_default(),
+            );
+            let (value, properties) = match after.bytes().position(|b| b == b';') {
+                Some(semi) => (
+                    after.get(..semi).unwrap_or_default(),
+                    after.get(semi + 1..).unwrap_or_default(),
+                ),
+                None => (after, ""),
+            };
+            const OWS: [char; 2] = [' ', '\t'];
+            return Some(BaggageMember {
+                key: key.trim_matches(OWS),
+                value: value.trim_matches(OWS),
+                properties: properties.trim_matches(OWS),
+            });
         }
     }
 }

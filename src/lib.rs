@@ -10,6 +10,13 @@
 //!   (hyper-util, reqwest, reqwest-middleware), only to URLs an [`Allowlist`]
 //!   admits.
 //! - `html` (feature `html`): `<meta name="traceparent">` tags for page loads.
+//! - W3C Baggage: a zero-allocation validating view ([`BaggageView`]), the
+//!   bridge to OpenTelemetry's `Baggage` ([`extract_baggage`],
+//!   [`inject_baggage`], [`BaggagePropagator`]); the server layer reads it
+//!   and the client layer forwards it to allowlisted URLs.
+//! - `sentry` (feature `sentry`): Sentry's `sentry-trace` header in and out,
+//!   its meta tags and Server-Timing entries (see
+//!   `server::SentrySupport`).
 //!
 //! # Quick start
 //!
@@ -105,7 +112,8 @@ pub use tracestate::{
     doctest,
     feature = "axum",
     feature = "html",
-    feature = "reqwest-middleware"
+    feature = "reqwest-middleware",
+    feature = "sentry"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

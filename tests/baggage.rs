@@ -13,8 +13,11 @@ use tower_trace_context::{
     encode_baggage, extract_baggage, inject_baggage,
 };
 
-/// `(key, decoded value, properties)` of every member.
-fn members(view: &BaggageView<'_>) -> Vec<(String, String, String)> {
+/// `(key, decoded value, properties)`.
+type Member = (String, String, String);
+
+/// Every member of a view.
+fn members(view: &BaggageView<'_>) -> Vec<Member> {
     view.iter()
         .map(|m| {
             (
@@ -26,13 +29,13 @@ fn members(view: &BaggageView<'_>) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn m(k: &str, v: &str, p: &str) -> (String, String, String) {
+fn m(k: &str, v: &str, p: &str) -> Member {
     (k.to_owned(), v.to_owned(), p.to_owned())
 }
 
 #[test]
 fn accepted_values() {
-    let rows: &[(&str, &str, Vec<(String, String, String)>)] = &[
+    let rows: &[(&str, &str, Vec<Member>)] = &[
         (
             "§3.2.1 list-member = key OWS \"=\" OWS value",
             "k=v",

@@ -161,3 +161,94 @@ proptest! {
         }
     }
 }
+
+mod baggage {
+    use std::collections::HashMap;
+
+    use http::{HeaderMap, HeaderValue};
+    use opentelemetry::baggage::Baggage;
+    use proptest::prelude::*;
+    use tower_trace_context::{BAGGAGE, BaggageView, encode_baggage};
+
+    /// Bytes drawn mostly from the baggage alphabet, so that many inputs get
+    /// deep into the grammar.
+    fn near_baggage() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::sample::select(b"ab=,;% \t0F\"\\%e9".to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..80,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn never_panics_and_iteration_agrees_with_validation(
+            fields in proptest::collection::vec(near_baggage(), 0..4)
+        ) {
+            let mut headers = HeaderMap::new();
+            for field in &fields {
+                if let Ok(value) = HeaderValue::from_bytes(field) {
+                    headers.append(BAGGAGE, value);
+                }
+            }
+            if let Ok(view) = BaggageView::from_headers(&headers) {
+                let members: Vec<_> = view.iter().collect();
+                prop_assert_eq!(members.len(), view.len());
+                for m in members {
+                    prop_assert!(!m.key().is_empty());
+                    prop_assert!(!m.key().contains([' ', '\t', '=', ',', ';']));
+                    prop_assert!(!m.value().contains([' ', '\t', ',', ';']));
+                    let _ = m.decoded_value();
+                }
+                let _ = view.to_baggage();
+            }
+        }
+
+        #[test]
+        fn open_telemetry_baggage_round_trips(
+            entries in proptest::collection::hash_map("[A-Za-z0-9!#$&'*+.^_`|~-]{1,12}", "\\PC{0,16}", 0..20),
+        ) {
+            let baggage: Baggage = entries
+                .iter()
+                .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()))
+                .collect();
+            let Some(encoded) = encode_baggage(&baggage) else {
+                prop_assert!(entries.is_empty());
+                return Ok(());
+            };
+            let view = BaggageView::parse(encoded.as_bytes()).unwrap();
+            let back: HashMap<String, String> = view
+                .iter()
+                .map(|m| (m.key().to_owned(), m.decoded_value().into_owned()))
+                .collect();
+            prop_assert_eq!(back, entries);
+        }
+    }
+}
+
+#[cfg(feature = "sentry")]
+mod sentry_trace {
+    use proptest::prelude::*;
+    use tower_trace_context::sentry::SentryTrace;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..70)) {
+            let _ = SentryTrace::parse(&bytes);
+        }
+
+        #[test]
+        fn round_trips(trace in 1u128.., span in 1u64.., sampled in proptest::option::of(any::<bool>())) {
+            let st = SentryTrace::new(trace.into(), span.into(), sampled).unwrap();
+            let parsed = SentryTrace::parse(st.to_string().as_bytes()).unwrap();
+            prop_assert_eq!(parsed, st);
+            prop_assert_eq!(st.to_header_value(), st.to_string());
+        }
+    }
+}

@@ -7,7 +7,10 @@
 //! `otel.status_code = ERROR` on 5xx or a transport error) as a child of the
 //! current span, and, when the URL is allowed, writes the span's
 //! `traceparent` (and the `tracestate` it carries, unchanged unless the SDK
-//! changed it). Requests to other URLs get no trace headers: `traceparent`,
+//! changed it), the W3C `baggage` of the context (see
+//! [`PropagateLayer::baggage`]) and, with feature `sentry` and
+//! `PropagateLayer::sentry_trace`, `sentry-trace`. Requests to other URLs
+//! get no trace headers: `traceparent`,
 //! `tracestate`, `baggage` and `sentry-trace` set by hand are removed too
 //! (turn that off with [`PropagateLayer::keep_manual_headers`]), and a
 //! `DEBUG` event says why nothing was injected.

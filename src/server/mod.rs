@@ -3,11 +3,13 @@
 //!
 //! Per request, [`TraceContextLayer`]:
 //!
-//! 1. parses `traceparent` / `tracestate` with the zero-allocation parser;
+//! 1. parses `traceparent` / `tracestate` with the zero-allocation parser
+//!    (and, with `SentrySupport` on, `sentry-trace`);
 //! 2. opens a server span ([`MakeSpan`], by default [`DefaultMakeSpan`] with
 //!    OpenTelemetry HTTP semantic-convention fields) and, before it is
 //!    entered, sets its OpenTelemetry parent from the incoming context
-//!    according to the [`Trust`] policy;
+//!    according to the [`Trust`] policy, with the W3C `baggage` of trusted
+//!    requests in that context (see [`TraceContextLayer::baggage`]);
 //! 3. inserts a [`RequestTrace`] into the request extensions and runs the
 //!    inner service inside the span;
 //! 4. records `http.response.status_code` (and `otel.status_code = ERROR`

@@ -210,12 +210,10 @@ where
         };
         #[cfg(feature = "sentry")]
         let (sentry_timing, sentry) = match &self.config.sentry {
-            Some(support) => (
-                (support.server_timing && server_span)
-                    .then(|| sentry_server_timing(&cx))
-                    .unwrap_or_default(),
-                true,
-            ),
+            Some(support) if support.server_timing && server_span => {
+                (sentry_server_timing(&cx), true)
+            }
+            Some(_) => (Vec::new(), true),
             None => (Vec::new(), false),
         };
         let state = ResponseState {
