@@ -20,14 +20,12 @@ use tower_trace_context::{
     BAGGAGE, BaggagePropagator, BaggageView, encode_baggage, extract_baggage,
 };
 
-/// Ten members as Sentry's and OpenTelemetry's SDKs send them: Sentry's
-/// dynamic sampling context plus application entries, one with a property
-/// and one percent-encoded.
-const TEN: &str = "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-public_key=49d0f7386ad645858ae85020e393bef3,sentry-sample_rate=0.25,sentry-sampled=true,sentry-environment=production,sentry-release=shop%401.4.2,userId=alice,tenant=acme;source=web,serverNode=DF%2028,isProduction=false";
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 fn headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(BAGGAGE, HeaderValue::from_static(TEN));
+    headers.insert(BAGGAGE, HeaderValue::from_static(fixtures::BAGGAGE10));
     headers
 }
 

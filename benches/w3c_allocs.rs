@@ -3,11 +3,14 @@
 //!
 //! `cargo bench --bench w3c_allocs`
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use tower_trace_context::{TraceContextHeaders, TraceParent, extract};
+use tower_trace_context::{
+    BAGGAGE, BaggageView, TraceContextHeaders, TraceParent, extract, extract_baggage,
+    inject_baggage,
+};
 
 #[path = "../tests/support/counting_alloc.rs"]
 mod counting_alloc;
@@ -48,4 +51,24 @@ fn main() {
             allocations(|| sdk.inject_context(&cx, &mut HeaderInjector(&mut headers)));
         println!("| inject, {name} | {ours_n} | {sdk_n} |");
     }
+
+    // W3C Baggage, 10 members, against opentelemetry_sdk's BaggagePropagator.
+    let mut headers = HeaderMap::new();
+    headers.insert(BAGGAGE, HeaderValue::from_static(fixtures::BAGGAGE10));
+    let sdk = opentelemetry_sdk::propagation::BaggagePropagator::new();
+    let _ = extract_baggage(&Context::new(), &headers);
+    let _ = sdk.extract(&HeaderExtractor(&headers));
+    let (view, _) = allocations(|| {
+        BaggageView::from_headers(&headers)
+            .map(|v| v.iter().map(|m| m.value().len()).sum::<usize>())
+    });
+    let (ours_n, cx) = allocations(|| extract_baggage(&Context::new(), &headers));
+    let (sdk_n, _) = allocations(|| sdk.extract(&HeaderExtractor(&headers)));
+    println!("| baggage extract, 10 members | {ours_n} (view only: {view}) | {sdk_n} |");
+    let mut out = HeaderMap::with_capacity(8);
+    inject_baggage(&cx, &mut out);
+    sdk.inject_context(&cx, &mut HeaderInjector(&mut out));
+    let (ours_n, ()) = allocations(|| inject_baggage(&cx, &mut out));
+    let (sdk_n, ()) = allocations(|| sdk.inject_context(&cx, &mut HeaderInjector(&mut out)));
+    println!("| baggage inject, 10 members | {ours_n} | {sdk_n} |");
 }

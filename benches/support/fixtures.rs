@@ -11,6 +11,11 @@ pub(crate) const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b
 pub(crate) const TS5: &str =
     "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendor@tenant=abc123,foo=bar,dd=s:1;o:rum";
 
+/// A 10-member `baggage` as Sentry's and OpenTelemetry's SDKs send it:
+/// Sentry's dynamic sampling context plus application entries, one with a
+/// property and two percent-encoded.
+pub(crate) const BAGGAGE10: &str = "sentry-trace_id=771a43a4192642f0b136d5159a501700,sentry-public_key=49d0f7386ad645858ae85020e393bef3,sentry-sample_rate=0.25,sentry-sampled=true,sentry-environment=production,sentry-release=shop%401.4.2,userId=alice,tenant=acme;source=web,serverNode=DF%2028,isProduction=false";
+
 /// The cases every comparison runs on: name and headers.
 pub(crate) fn cases() -> Vec<(&'static str, HeaderMap)> {
     let mut only = HeaderMap::new();
