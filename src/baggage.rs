@@ -57,10 +57,9 @@ const CLASS: [u8; 256] = {
     while b <= 0x7e {
         // baggage-octet: printable ASCII except DQUOTE, comma, semicolon
         // and backslash; `%` is checked apart, as it starts an encoded octet.
-        if b != b'"' as usize && b != b',' as usize && b != b';' as usize && b != b'\\' as usize {
-            if b != b'%' as usize {
-                t[b] |= PLAIN;
-            }
+        let excluded = matches!(b as u8, b'"' | b',' | b';' | b'\\' | b'%');
+        if !excluded {
+            t[b] |= PLAIN;
         }
         let alnum = (b >= b'0' as usize && b <= b'9' as usize)
             || (b >= b'a' as usize && b <= b'z' as usize)

@@ -10,6 +10,29 @@ use serde_json::{Value, json};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// Installs Debian's `chromium` and `chromium-driver` when they are missing,
+/// so that `cargo test --all-features` alone sets up a fresh Debian machine
+/// (as root, like `.ci/run`). `flock` keeps test binaries running in
+/// parallel from installing at the same time. Without apt, or not as root,
+/// the install fails and so does the test: browser tests never skip.
+fn install_chromium() {
+    if [CHROMIUM, CHROMEDRIVER]
+        .iter()
+        .all(|bin| std::path::Path::new(bin).exists())
+    {
+        return;
+    }
+    let script = format!(
+        "test -x {CHROMIUM} && test -x {CHROMEDRIVER} || \
+         {{ apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; }}"
+    );
+    let status = Command::new("flock")
+        .args(["/tmp/tower-trace-context-apt.lock", "sh", "-c", &script])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    eprintln!("installing chromium and chromium-driver with apt-get: {status:?}");
+}
+
 /// chromedriver plus one browser session; both go away on drop.
 pub(crate) struct Browser {
     driver: Child,
@@ -19,10 +42,11 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) async fn start() -> Self {
+        install_chromium();
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(bin).exists(),
-                "{bin} is missing: install Debian's chromium and chromium-driver (bash .ci/run does)"
+                "{bin} is missing: install Debian's chromium and chromium-driver"
             );
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
