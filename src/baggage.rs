@@ -595,21 +595,34 @@ fn trim_ows(s: &str) -> &str {
 /// ```
 #[must_use]
 pub fn encode_baggage(baggage: &Baggage) -> Option<HeaderValue> {
-    if baggage.is_empty() {
+    encode_baggage_with(baggage, &[])
+}
+
+/// [`encode_baggage`] with `extra` members (raw values) after those of
+/// `baggage`.
+pub(crate) fn encode_baggage_with(
+    baggage: &Baggage,
+    extra: &[(&str, String)],
+) -> Option<HeaderValue> {
+    if baggage.is_empty() && extra.is_empty() {
         return None;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(64 * baggage.len().min(MAX_BAGGAGE_MEMBERS));
+    let mut out: Vec<u8> =
+        Vec::with_capacity(64 * (baggage.len() + extra.len()).min(MAX_BAGGAGE_MEMBERS));
     let mut members = 0;
     let mut member = Vec::new();
-    for (key, (value, metadata)) in baggage {
-        let key = key.as_str();
+    let entries = baggage
+        .iter()
+        .map(|(k, (v, m))| (k.as_str(), v.as_str(), m.as_str()))
+        .chain(extra.iter().map(|(k, v)| (*k, v.as_str(), "")));
+    for (key, value, metadata) in entries {
         if key.is_empty() || !key.bytes().all(|b| class(b) & TCHAR != 0) {
             continue;
         }
         member.clear();
         member.extend_from_slice(key.as_bytes());
         member.push(b'=');
-        for &b in value.as_str().as_bytes() {
+        for &b in value.as_bytes() {
             if class(b) & PLAIN != 0 {
                 member.push(b);
             } else {
@@ -621,7 +634,7 @@ pub fn encode_baggage(baggage: &Baggage) -> Option<HeaderValue> {
                 ]);
             }
         }
-        let metadata = metadata.as_str().trim_matches([' ', '\t']);
+        let metadata = trim_ows(metadata);
         if !metadata.is_empty() && valid_properties(metadata) {
             member.push(b';');
             member.extend_from_slice(metadata.as_bytes());

@@ -110,8 +110,8 @@ impl MetaTags {
 
     /// The tags for the server span of a request, or `None` when it has no
     /// span context (no OpenTelemetry layer). With Sentry interop on in the
-    /// server layer (feature `sentry`), Sentry's `sentry-trace` and (when the
-    /// request context has baggage) `baggage` tags too.
+    /// server layer (feature `sentry`), Sentry's `sentry-trace` and `baggage`
+    /// tags too (see `RequestTrace::sentry_baggage`).
     ///
     /// ```
     /// use axum::{Extension, response::Html};
@@ -131,7 +131,7 @@ impl MetaTags {
         #[cfg(feature = "sentry")]
         if trace.sentry() {
             if let Some(st) = trace.sentry_trace() {
-                let baggage = crate::baggage::encode_baggage(trace.baggage());
+                let baggage = trace.sentry_baggage();
                 let baggage = baggage.as_ref().and_then(|b| b.to_str().ok());
                 return Some(tags.with_sentry(st, baggage));
             }

@@ -296,8 +296,13 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
     let trace = page_span.span_context.trace_id().to_string();
     let meta = format!("{trace}-{}-1", page_span.span_context.span_id());
     assert_eq!(got["sentryTrace"], meta.as_str(), "{got}");
-    // A page load brings no baggage, so there is no baggage tag.
-    assert!(got["baggageMeta"].is_null(), "{got}");
+    // The page load brings no baggage: this service heads the trace, so the
+    // baggage tag is a dynamic sampling context for Sentry to freeze.
+    assert_eq!(
+        got["baggageMeta"],
+        format!("sentry-trace_id={trace},sentry-sampled=true").as_str(),
+        "{got}"
+    );
     assert_eq!(
         timing_desc(&got["navTiming"], "sentry-trace").as_deref(),
         Some(meta.as_str())
@@ -336,6 +341,157 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
     let entry = timing_desc(&got["timing"], "baggage").expect("a baggage entry");
     assert_eq!(decoded(&entry), decoded(baggage));
     assert!(decoded(baggage).contains(&("sentry-release".to_owned(), "shop@1.0".to_owned())));
+
+    browser.close().await;
+}
+
+/// Builds (once, cached under `target/`) Sentry's real browser SDK from npm:
+/// see `tests/support/sentry-sdk.sh`.
+fn sentry_sdk() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sentry-sdk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sentry-sdk.sh");
+    let status = std::process::Command::new("flock")
+        .arg(dir.join("lock"))
+        .arg("sh")
+        .arg(&script)
+        .arg(&dir)
+        .status()
+        .expect("sh runs");
+    assert!(
+        status.success(),
+        "building Sentry's browser SDK failed: {status}"
+    );
+    std::fs::read_to_string(dir.join("sentry.js")).unwrap()
+}
+
+/// Sentry's own browser SDK (`@sentry/browser` 10.78, `browserTracingIntegration`)
+/// against the server layer with `SentrySupport`: its page-load span
+/// continues the trace of the `<meta name="sentry-trace">` tag, its fetch
+/// instrumentation sends `sentry-trace` + `baggage` through the preflight,
+/// the API joins that trace, and the page reads the API's Server-Timing.
+#[tokio::test]
+async fn real_sentry_browser_sdk_joins_the_backend_trace() {
+    let otel = otel::install();
+    let sdk = sentry_sdk();
+    // Sentry's ingest endpoint for the DSN: accepts envelopes.
+    let ingest = serve(Router::new().route(
+        "/api/{project}/envelope/",
+        axum::routing::post(|| async { ([("access-control-allow-origin", "*")], "{}") }),
+    ))
+    .await;
+    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let page_html = format!(
+        r#"<!doctype html><html><head><title>shop</title></head><body>shop
+<script src="/sentry.js"></script>
+<script>
+Sentry.init({{
+  dsn: "http://0123456789abcdef0123456789abcdef@{ingest}/1",
+  integrations: [Sentry.browserTracingIntegration()],
+  tracesSampleRate: 1.0,
+  tracePropagationTargets: ["http://{api_addr}"],
+}});
+window.result = (async () => {{
+  const active = Sentry.getActiveSpan();
+  const pageload = active && Sentry.spanToJSON(Sentry.getRootSpan(active));
+  const url = "http://{api_addr}/api/data";
+  const res = await fetch(url);
+  const body = await res.text();
+  let entry;
+  for (let i = 0; i < 50 && !entry; i++) {{
+    entry = performance.getEntriesByName(url).pop();
+    if (!entry) await new Promise((r) => setTimeout(r, 20));
+  }}
+  return {{
+    pageload: pageload && {{ trace: pageload.trace_id, parent: pageload.parent_span_id, op: pageload.op }},
+    body,
+    timing: entry ? entry.serverTiming.map((e) => ({{ name: e.name, desc: e.description }})) : null,
+  }};
+}})().catch((e) => ({{ error: String(e) }}));
+</script></body></html>"#
+    );
+    let page = serve(
+        Router::new()
+            .route("/", get(move || async move { Html(page_html) }))
+            .route(
+                "/sentry.js",
+                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
+            )
+            .layer(MetaTagsLayer::new())
+            .layer(
+                TraceContextLayer::new().sentry(
+                    SentrySupport::new()
+                        .public_key("0123456789abcdef0123456789abcdef")
+                        .environment("e2e test"),
+                ),
+            ),
+    )
+    .await;
+    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
+    let api_app = Router::new()
+        .route("/api/data", get(sentry_api))
+        .layer(cors(page))
+        .layer(TraceContextLayer::new().sentry(SentrySupport::new()));
+    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
+
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    let got = browser.run("window.result.then(done);", vec![]).await;
+    assert!(got.get("error").is_none(), "page failed: {got}");
+
+    // Sentry's page-load span continues the page's server span, read from
+    // the meta tag this crate wrote.
+    let spans = otel.spans(1).await;
+    let page_span = spans.iter().find(|s| s.name == "GET /").expect("page span");
+    let trace = page_span.span_context.trace_id().to_string();
+    assert_eq!(got["pageload"]["op"], "pageload", "{got}");
+    assert_eq!(got["pageload"]["trace"], trace.as_str(), "{got}");
+    assert_eq!(
+        got["pageload"]["parent"],
+        page_span.span_context.span_id().to_string().as_str(),
+        "{got}"
+    );
+
+    // Its fetch instrumentation sent sentry-trace and baggage (through the
+    // preflight this layer allowed), in the same trace; the baggage is the
+    // dynamic sampling context the page's meta tag handed it.
+    let body = got["body"].as_str().unwrap();
+    let (sentry_trace, baggage) = body.split_once('|').unwrap();
+    assert!(sentry_trace.starts_with(&format!("{trace}-")), "{body}");
+    let fetch_span = &sentry_trace[33..49];
+    let members: Vec<_> = BaggageView::parse(baggage)
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}={}", m.key(), m.decoded_value()))
+        .collect();
+    for expected in [
+        format!("sentry-trace_id={trace}"),
+        "sentry-sampled=true".to_owned(),
+        "sentry-public_key=0123456789abcdef0123456789abcdef".to_owned(),
+        "sentry-environment=e2e test".to_owned(),
+    ] {
+        assert!(members.contains(&expected), "{expected} not in {body}");
+    }
+    let spans = otel.spans(3).await;
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
+    assert_eq!(api_span.parent_span_id.to_string(), fetch_span);
+    assert_eq!(
+        timing_desc(&got["timing"], "sentry-trace"),
+        Some(format!("{trace}-{}-1", api_span.span_context.span_id())),
+        "{got}"
+    );
 
     browser.close().await;
 }

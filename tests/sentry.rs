@@ -344,6 +344,32 @@ async fn precedence_deferred_sampling_and_preflight() {
         "{:?}",
         reply.all("server-timing")
     );
+    // Continued from sentry-trace without baggage: Sentry freezes an empty
+    // dynamic sampling context, so none is handed on.
+    assert!(
+        !reply
+            .all("server-timing")
+            .iter()
+            .any(|e| e.starts_with("baggage;")),
+        "{:?}",
+        reply.all("server-timing")
+    );
+
+    // No incoming trace: this service heads it and hands the browser a
+    // dynamic sampling context.
+    let reply = http_support::send(Method::GET, &format!("http://{default_api}/api"), &[]).await;
+    let timing = reply.all("server-timing");
+    let st = timing
+        .iter()
+        .find_map(|e| e.strip_prefix("sentry-trace;desc=\""))
+        .expect("sentry-trace entry");
+    let trace_id = &st[..32];
+    assert!(
+        timing.contains(&format!(
+            "baggage;desc=\"sentry-trace_id={trace_id},sentry-sampled=true\""
+        )),
+        "{timing:?}"
+    );
     let not_sampled = api(SentrySupport::new().deferred_sampled(false), allowed, other).await;
     let reply = http_support::send(
         Method::GET,

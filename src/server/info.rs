@@ -48,7 +48,7 @@ pub struct RequestTrace {
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
     #[cfg(feature = "sentry")]
-    pub(crate) sentry: bool,
+    pub(crate) sentry: Option<crate::server::SentrySupport>,
 }
 
 impl RequestTrace {
@@ -122,7 +122,42 @@ impl RequestTrace {
     #[cfg(feature = "sentry")]
     #[must_use]
     pub fn sentry(&self) -> bool {
-        self.sentry
+        self.sentry.is_some()
+    }
+
+    /// The `baggage` to hand a browser with the server span (feature
+    /// `sentry`, Sentry interop on): the request context's baggage and, when
+    /// this service heads the trace for Sentry (not continued from
+    /// `sentry-trace`, no `sentry-` entries in the incoming baggage), a
+    /// dynamic sampling context: `sentry-trace_id`, `sentry-sampled` and the
+    /// entries of [`SentrySupport`](crate::server::SentrySupport). What
+    /// `<meta name="baggage">` and the `baggage` Server-Timing entry carry.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::RequestTrace;
+    /// # fn f(trace: &RequestTrace) {
+    /// let baggage = trace.sentry_baggage().map(|b| b.to_str().unwrap_or_default().to_owned());
+    /// # let _ = baggage; }
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
+        let support = self.sentry.as_ref()?;
+        let baggage = self.cx.baggage();
+        let head = self.decision != Decision::ContinuedFromSentryTrace
+            && !baggage
+                .iter()
+                .any(|(k, _)| k.as_str().starts_with("sentry-"));
+        let sc = self.cx.span().span_context().clone();
+        let dsc = (head && self.server_span && sc.is_valid()).then(|| {
+            let mut dsc = vec![
+                ("sentry-trace_id", sc.trace_id().to_string()),
+                ("sentry-sampled", sc.is_sampled().to_string()),
+            ];
+            dsc.extend(support.dsc.iter().map(|(k, v)| (*k, v.to_string())));
+            dsc
+        });
+        crate::baggage::encode_baggage_with(baggage, dsc.as_deref().unwrap_or_default())
     }
 
     /// The `traceparent` the request arrived with, or why there was none.

@@ -240,11 +240,14 @@ pub enum SentryPrecedence {
 /// # let _ = layer;
 /// ```
 #[cfg(feature = "sentry")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SentrySupport {
     pub(crate) precedence: SentryPrecedence,
     pub(crate) deferred_sampled: bool,
     pub(crate) server_timing: bool,
+    /// `(key, value)` entries of the dynamic sampling context this service
+    /// writes when it heads the trace, besides `trace_id` and `sampled`.
+    pub(crate) dsc: Vec<(&'static str, Arc<str>)>,
 }
 
 #[cfg(feature = "sentry")]
@@ -269,7 +272,53 @@ impl SentrySupport {
             precedence: SentryPrecedence::TraceparentFirst,
             deferred_sampled: true,
             server_timing: true,
+            dsc: Vec::new(),
         }
+    }
+
+    fn with_dsc(mut self, key: &'static str, value: &str) -> Self {
+        self.dsc.retain(|(k, _)| *k != key);
+        self.dsc.push((key, Arc::from(value)));
+        self
+    }
+
+    /// The public key of your Sentry DSN, for the dynamic sampling context
+    /// (`sentry-public_key`) this service hands the browser when it heads a
+    /// trace (a second call replaces the first).
+    ///
+    /// When this service starts a trace (a page load, or a request without
+    /// `sentry-trace` and without `sentry-` baggage), Sentry's browser SDK
+    /// takes the page's `<meta name="baggage">` (or the `baggage`
+    /// Server-Timing entry) as the trace's frozen dynamic sampling context:
+    /// without one it sends no `baggage` at all for the rest of the trace.
+    /// So the layer writes `sentry-trace_id`, `sentry-sampled` and the
+    /// entries set here.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::SentrySupport;
+    /// let s = SentrySupport::new()
+    ///     .public_key("49d0f7386ad645858ae85020e393bef3")
+    ///     .environment("production")
+    ///     .release("shop@1.4.2");
+    /// # let _ = s;
+    /// ```
+    #[must_use]
+    pub fn public_key(self, key: &str) -> Self {
+        self.with_dsc("sentry-public_key", key)
+    }
+
+    /// `sentry-environment` of the dynamic sampling context (see
+    /// [`public_key`](Self::public_key); a second call replaces the first).
+    #[must_use]
+    pub fn environment(self, environment: &str) -> Self {
+        self.with_dsc("sentry-environment", environment)
+    }
+
+    /// `sentry-release` of the dynamic sampling context (see
+    /// [`public_key`](Self::public_key); a second call replaces the first).
+    #[must_use]
+    pub fn release(self, release: &str) -> Self {
+        self.with_dsc("sentry-release", release)
     }
 
     /// Which header wins when both are valid (a second call replaces the

@@ -15,8 +15,6 @@ use tower_service::Service;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::baggage::BaggageView;
-#[cfg(feature = "sentry")]
-use crate::baggage::encode_baggage;
 use crate::context::TraceContextHeaders;
 use crate::error::ParseError;
 use crate::headers::BAGGAGE;
@@ -208,13 +206,18 @@ where
             }
             _ => None,
         };
+        let trace = RequestTrace {
+            cx,
+            incoming,
+            decision,
+            server_span,
+            #[cfg(feature = "sentry")]
+            sentry: self.config.sentry.clone(),
+        };
         #[cfg(feature = "sentry")]
-        let (sentry_timing, sentry) = match &self.config.sentry {
-            Some(support) if support.server_timing && server_span => {
-                (sentry_server_timing(&cx), true)
-            }
-            Some(_) => (Vec::new(), true),
-            None => (Vec::new(), false),
+        let sentry_timing = match &self.config.sentry {
+            Some(support) if support.server_timing => sentry_server_timing(&trace),
+            _ => Vec::new(),
         };
         let state = ResponseState {
             #[cfg(feature = "sentry")]
@@ -225,14 +228,7 @@ where
                 && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD),
             server_timing,
         };
-        req.extensions_mut().insert(RequestTrace {
-            cx,
-            incoming,
-            decision,
-            server_span,
-            #[cfg(feature = "sentry")]
-            sentry,
-        });
+        req.extensions_mut().insert(trace);
 
         // The inner future runs inside the span: `ResponseFuture` enters it
         // on every poll, which is where handlers do their work.
@@ -291,18 +287,19 @@ fn sentry_sampled_baggage(headers: &HeaderMap) -> Option<bool> {
 }
 
 /// The `sentry-trace` and `baggage` Server-Timing entries for the server
-/// span's context.
+/// span (none without one).
 #[cfg(feature = "sentry")]
-fn sentry_server_timing(cx: &Context) -> Vec<HeaderValue> {
+fn sentry_server_timing(trace: &RequestTrace) -> Vec<HeaderValue> {
     use crate::response_headers::server_timing_entry;
+    let Some(st) = trace.sentry_trace() else {
+        return Vec::new();
+    };
     let mut entries = Vec::with_capacity(2);
-    if let Some(st) = SentryTrace::from_span_context(cx.span().span_context()) {
-        entries.extend(server_timing_entry(
-            "sentry-trace",
-            st.to_string().as_bytes(),
-        ));
-    }
-    if let Some(baggage) = encode_baggage(cx.baggage()) {
+    entries.extend(server_timing_entry(
+        "sentry-trace",
+        st.to_string().as_bytes(),
+    ));
+    if let Some(baggage) = trace.sentry_baggage() {
         entries.extend(server_timing_entry("baggage", baggage.as_bytes()));
     }
     entries
