@@ -2,6 +2,9 @@
 //! SDKs' `propagateTraceHeaderCorsUrls` (Faro, OpenTelemetry web) and
 //! `tracePropagationTargets` (Sentry).
 
+use regex_automata::Anchored;
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::start;
 use std::fmt;
 use std::sync::Arc;
 
@@ -260,8 +263,108 @@ enum Rule {
         port: u16,
         path: Box<str>,
     },
-    Regex(regex::Regex),
+    Regex(RegexRule),
     Predicate(Predicate),
+}
+
+/// A compiled regex rule: a dense DFA run over the URL's parts in place
+/// (no URL is assembled, no cache is taken from a pool) when the pattern's
+/// DFA fits in [`DFA_SIZE_LIMIT`]; otherwise the `regex` crate on the URL
+/// written into a stack buffer.
+#[derive(Clone)]
+struct RegexRule {
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    re: regex::Regex,
+}
+
+/// Largest dense DFA built for a regex rule.
+const DFA_SIZE_LIMIT: usize = 512 * 1024;
+
+impl RegexRule {
+    fn new(rule: &str) -> Result<Self, regex::Error> {
+        let anchored = format!("^(?:{rule})$");
+        let re = regex::Regex::new(&anchored)?;
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                    .determinize_size_limit(Some(DFA_SIZE_LIMIT)),
+            )
+            .build(&anchored)
+            .ok();
+        Ok(Self { dfa, re })
+    }
+
+    /// Runs the DFA over `scheme://host[:port]path[?query]`, part by part.
+    fn dfa_matches(dfa: &dense::DFA<Vec<u32>>, url: &UrlParts<'_>) -> bool {
+        let Ok(mut state) = dfa.start_state(&start::Config::new().anchored(Anchored::Yes)) else {
+            return false;
+        };
+        let mut port = [0u8; 6];
+        let port = port_bytes(url.port, &mut port);
+        let query: &[u8] = url.query.map_or(&[], str::as_bytes);
+        let parts: [&[u8]; 7] = [
+            url.scheme.as_bytes(),
+            b"://",
+            url.host.as_bytes(),
+            port,
+            url.path.as_bytes(),
+            if url.query.is_some() { b"?" } else { b"" },
+            query,
+        ];
+        if parts.iter().map(|p| p.len()).sum::<usize>() > MAX_REGEX_URL_LEN {
+            return false;
+        }
+        for part in parts {
+            for &b in part {
+                state = dfa.next_state(state, b);
+            }
+            if dfa.is_dead_state(state) {
+                return false;
+            }
+        }
+        dfa.is_match_state(dfa.next_eoi_state(state))
+    }
+
+    fn matches(
+        &self,
+        url: &UrlParts<'_>,
+        full: &mut Option<Option<([u8; MAX_REGEX_URL_LEN], usize)>>,
+    ) -> bool {
+        if let Some(dfa) = &self.dfa {
+            return Self::dfa_matches(dfa, url);
+        }
+        let full = full.get_or_insert_with(|| write_url(url));
+        match full {
+            Some((buf, len)) => buf
+                .get(..*len)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .is_some_and(|s| self.re.is_match(s)),
+            None => false,
+        }
+    }
+}
+
+/// `:port` in decimal, written into `buf`; empty without a port.
+fn port_bytes(port: Option<u16>, buf: &mut [u8; 6]) -> &[u8] {
+    match port {
+        Some(mut p) => {
+            let mut i = buf.len();
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (p % 10) as u8;
+                p /= 10;
+                if p == 0 {
+                    break;
+                }
+            }
+            i -= 1;
+            buf[i] = b':';
+            buf.get(i..).unwrap_or_default()
+        }
+        None => &[],
+    }
 }
 
 /// Writes `scheme://host[:port]path[?query]` into a stack buffer with plain
@@ -270,23 +373,7 @@ fn write_url(url: &UrlParts<'_>) -> Option<([u8; MAX_REGEX_URL_LEN], usize)> {
     let mut buf = [0u8; MAX_REGEX_URL_LEN];
     let mut len = 0;
     let mut port = [0u8; 6];
-    let port = match url.port {
-        Some(mut p) => {
-            let mut i = port.len();
-            loop {
-                i -= 1;
-                port[i] = b'0' + (p % 10) as u8;
-                p /= 10;
-                if p == 0 {
-                    break;
-                }
-            }
-            i -= 1;
-            port[i] = b':';
-            port.get(i..).unwrap_or_default()
-        }
-        None => &[],
-    };
+    let port = port_bytes(url.port, &mut port);
     let query: &[&[u8]] = match url.query {
         Some(q) => &[b"?", q.as_bytes()],
         None => &[],
@@ -348,16 +435,7 @@ impl Rule {
                         || url.path.len() == path.len()
                         || url.path.as_bytes().get(path.len()) == Some(&b'/'))
             }
-            Rule::Regex(re) => {
-                let full = full.get_or_insert_with(|| write_url(url));
-                match full {
-                    Some((buf, len)) => buf
-                        .get(..*len)
-                        .and_then(|b| std::str::from_utf8(b).ok())
-                        .is_some_and(|s| re.is_match(s)),
-                    None => false,
-                }
-            }
+            Rule::Regex(rule) => rule.matches(url, full),
             Rule::Predicate(f) => f(url),
         }
     }
@@ -378,7 +456,7 @@ impl fmt::Debug for Rule {
                 port,
                 path,
             } => write!(f, "Prefix({scheme}://{host}:{port}{path})"),
-            Rule::Regex(re) => write!(f, "Regex({})", re.as_str()),
+            Rule::Regex(rule) => write!(f, "Regex({})", rule.re.as_str()),
             Rule::Predicate(_) => f.write_str("Predicate(Fn(&UrlParts) -> bool)"),
         }
     }
@@ -701,9 +779,9 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
             }
         }
         Pending::Regex(rule) => {
-            let re = regex::Regex::new(&format!("^(?:{rule})$"))
+            let compiled = RegexRule::new(&rule)
                 .map_err(|error| AllowlistError::InvalidRegex { rule, error })?;
-            Rule::Regex(re)
+            Rule::Regex(compiled)
         }
         Pending::Predicate(f) => Rule::Predicate(f),
     })
