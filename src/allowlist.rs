@@ -263,7 +263,7 @@ enum Rule {
         port: u16,
         path: Box<str>,
     },
-    Regex(RegexRule),
+    Regex(Box<RegexRule>),
     Predicate(Predicate),
 }
 
@@ -781,7 +781,7 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
         Pending::Regex(rule) => {
             let compiled = RegexRule::new(&rule)
                 .map_err(|error| AllowlistError::InvalidRegex { rule, error })?;
-            Rule::Regex(compiled)
+            Rule::Regex(Box::new(compiled))
         }
         Pending::Predicate(f) => Rule::Predicate(f),
     })
