@@ -475,12 +475,15 @@ impl fmt::Debug for Rule {
 /// - [`url_prefix`](AllowlistBuilder::url_prefix): origin plus a path prefix
 ///   on a segment boundary (`/v1` matches `/v1` and `/v1/x`, not `/v10`);
 /// - [`regex`](AllowlistBuilder::regex): a `regex` crate pattern (linear
-///   time) that must match the whole `scheme://host[:port]/path[?query]`;
+///   time) that must match the whole `scheme://host[:port]/path[?query]`,
+///   run as a dense DFA over the URL's parts in place (the `regex` crate
+///   itself when the DFA would exceed 512 KiB);
 /// - [`predicate`](AllowlistBuilder::predicate): any closure.
 ///
 /// Userinfo never counts as the host (`https://api.example.com@evil.test/`
-/// is `evil.test`). Matching allocates nothing (a regex rule allocates its
-/// matching cache once per thread, on first use).
+/// is `evil.test`). Matching allocates nothing (a regex rule too large for a
+/// DFA allocates the `regex` crate's matching cache once per thread, on
+/// first use).
 ///
 /// ```
 /// use tower_trace_context::{Allowlist, UrlParts};
