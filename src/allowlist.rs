@@ -170,9 +170,17 @@ fn trim_dot(host: &str) -> &str {
 
 /// `rule` is stored lowercase; most hosts are lowercase too, so try a plain
 /// comparison first.
+/// `host` has had its trailing dot trimmed.
 fn host_eq(host: &str, rule: &str) -> bool {
-    let host = trim_dot(host);
     host.len() == rule.len() && (host == rule || host.eq_ignore_ascii_case(rule))
+}
+
+/// What every rule compares, worked out once per URL.
+struct Prepared<'a> {
+    /// The host without its trailing dot.
+    host: &'a str,
+    /// The explicit port, or the scheme's default.
+    port: Option<u16>,
 }
 
 /// Why an allowlist could not be built.
@@ -327,6 +335,8 @@ impl RegexRule {
         dfa.is_match_state(dfa.next_eoi_state(state))
     }
 
+    // Out of line: keeps the loop over the cheap rules small.
+    #[inline(never)]
     fn matches(
         &self,
         url: &UrlParts<'_>,
@@ -400,18 +410,19 @@ impl Rule {
     fn matches(
         &self,
         url: &UrlParts<'_>,
+        prepared: &Prepared<'_>,
         full: &mut Option<Option<([u8; MAX_REGEX_URL_LEN], usize)>>,
     ) -> bool {
         match self {
             Rule::All => true,
             Rule::Origin { scheme, host, port } => {
-                url.port_or_default() == Some(*port)
-                    && host_eq(url.host, host)
+                prepared.port == Some(*port)
+                    && host_eq(prepared.host, host)
                     && (url.scheme == &**scheme || url.scheme.eq_ignore_ascii_case(scheme))
             }
-            Rule::Host(host) => host_eq(url.host, host),
+            Rule::Host(host) => host_eq(prepared.host, host),
             Rule::HostSuffix { suffix, apex } => {
-                let host = trim_dot(url.host);
+                let host = prepared.host;
                 if host.len() == suffix.len() {
                     *apex && host.eq_ignore_ascii_case(suffix)
                 } else if host.len() > suffix.len() {
@@ -428,8 +439,8 @@ impl Rule {
                 path,
             } => {
                 url.scheme.eq_ignore_ascii_case(scheme)
-                    && host_eq(url.host, host)
-                    && url.port_or_default() == Some(*port)
+                    && host_eq(prepared.host, host)
+                    && prepared.port == Some(*port)
                     && url.path.starts_with(&**path)
                     && (path.ends_with('/')
                         || url.path.len() == path.len()
@@ -534,7 +545,13 @@ impl Allowlist {
     #[must_use]
     pub fn matches(&self, url: &UrlParts<'_>) -> bool {
         let mut full = None;
-        self.rules.iter().any(|rule| rule.matches(url, &mut full))
+        let prepared = Prepared {
+            host: trim_dot(url.host),
+            port: url.port_or_default(),
+        };
+        self.rules
+            .iter()
+            .any(|rule| rule.matches(url, &prepared, &mut full))
     }
 
     /// Whether an absolute URI may receive trace context (a relative URI
