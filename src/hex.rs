@@ -78,6 +78,41 @@ pub(crate) fn decode_u8(hi: u8, lo: u8) -> Option<u8> {
     ((h | l) & INVALID == 0).then_some((h << 4) | l)
 }
 
+/// 16 lowercase hex digits of `value`, most significant first (SWAR: the
+/// nibbles are spread into bytes and turned into ASCII eight at a time).
+#[inline]
+pub(crate) fn encode_u64(value: u64) -> [u8; 16] {
+    // 0x1234_5678 -> 0x0102_0304_0506_0708: one nibble per byte, in order.
+    let spread = |half: u32| -> u64 {
+        let x = u64::from(half);
+        let x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+        let x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+        (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f
+    };
+    // 0..=9 -> '0'..='9', 10..=15 -> 'a'..='f' (no byte carries into the next).
+    let ascii = |n: u64| -> u64 {
+        let letters = ((n + 0x0606_0606_0606_0606) >> 4) & ONES;
+        n + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)
+    };
+    let hi = ascii(spread((value >> 32) as u32)).to_be_bytes();
+    let lo = ascii(spread(value as u32)).to_be_bytes();
+    let mut out = [0u8; 16];
+    let (a, b) = out.split_at_mut(8);
+    a.copy_from_slice(&hi);
+    b.copy_from_slice(&lo);
+    out
+}
+
+/// 32 lowercase hex digits of `value`, most significant first.
+#[inline]
+pub(crate) fn encode_u128(value: u128) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let (a, b) = out.split_at_mut(16);
+    a.copy_from_slice(&encode_u64((value >> 64) as u64));
+    b.copy_from_slice(&encode_u64(value as u64));
+    out
+}
+
 /// Writes `value` as `dst.len()` lowercase hex digits, most significant first.
 #[inline]
 pub(crate) fn encode_into(mut value: u128, dst: &mut [u8]) {
@@ -96,6 +131,29 @@ mod tests {
         for b in 0..=255u8 {
             let expected = b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
             assert_eq!(DECODE[b as usize] != INVALID, expected, "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn swar_encoding_agrees_with_the_table() {
+        for value in [
+            0u64,
+            1,
+            0x0123_4567_89ab_cdef,
+            u64::MAX,
+            0xa0b0_c0d0_e0f0_0909,
+        ] {
+            let mut expected = [0u8; 16];
+            encode_into(u128::from(value), &mut expected);
+            assert_eq!(encode_u64(value), expected, "{value:x}");
+        }
+        let value = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128;
+        assert_eq!(&encode_u128(value), b"4bf92f3577b34da6a3ce929d0e0e4736");
+        for shift in 0..64 {
+            let value = 0x9e37_79b9_7f4a_7c15_u64.rotate_left(shift);
+            let mut expected = [0u8; 16];
+            encode_into(u128::from(value), &mut expected);
+            assert_eq!(encode_u64(value), expected, "{value:x}");
         }
     }
 

@@ -279,9 +279,9 @@ impl SentryTrace {
     fn encode(&self) -> ([u8; SENTRY_TRACE_MAX_LEN], usize) {
         let mut buf = [b'-'; SENTRY_TRACE_MAX_LEN];
         let (trace, rest) = buf.split_at_mut(32);
-        hex::encode_into(self.trace_id, trace);
+        trace.copy_from_slice(&hex::encode_u128(self.trace_id));
         if let Some(span) = rest.get_mut(1..17) {
-            hex::encode_into(u128::from(self.span_id), span);
+            span.copy_from_slice(&hex::encode_u64(self.span_id));
         }
         match self.sampled {
             Some(sampled) => {

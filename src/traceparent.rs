@@ -346,8 +346,8 @@ impl TraceParent {
         let mut buf = [b'-'; TRACEPARENT_LEN];
         buf[0] = b'0';
         buf[1] = b'0';
-        hex::encode_into(self.trace_id, &mut buf[3..35]);
-        hex::encode_into(u128::from(self.parent_id), &mut buf[36..52]);
+        buf[3..35].copy_from_slice(&hex::encode_u128(self.trace_id));
+        buf[36..52].copy_from_slice(&hex::encode_u64(self.parent_id));
         hex::encode_into(u128::from(self.flags & Self::KNOWN_FLAGS), &mut buf[53..55]);
         buf
     }

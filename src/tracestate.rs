@@ -688,6 +688,8 @@ pub(crate) fn encode_members<'m, I>(members: impl Fn() -> I, limit: usize) -> Op
 where
     I: Iterator<Item = (&'m str, &'m str)>,
 {
+    // The common case first, before zeroing the length table.
+    members().next()?;
     let mut lens = [0usize; MAX_MEMBERS];
     let mut n = 0;
     for ((k, v), len) in members().zip(lens.iter_mut()) {
