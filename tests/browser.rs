@@ -208,6 +208,27 @@ done({ meta: meta && meta.content, timing: nav.serverTiming.map((e) => ({ name: 
     browser.close().await;
 }
 
+/// The API's server span: in `trace`, a child of the page's span `parent`;
+/// and the page read it from the `sentry-trace` Server-Timing entry.
+fn assert_api_joined(
+    spans: &[opentelemetry_sdk::trace::SpanData],
+    got: &Value,
+    trace: &str,
+    parent: &str,
+) {
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
+    assert_eq!(api_span.parent_span_id.to_string(), parent);
+    assert_eq!(
+        timing_desc(&got["timing"], "sentry-trace"),
+        Some(format!("{trace}-{}-1", api_span.span_context.span_id())),
+        "{got}"
+    );
+}
+
 /// What the Sentry-enabled API saw: the sentry-trace and baggage it got.
 async fn sentry_api(headers: http::HeaderMap) -> String {
     let get = |name: &str| {
@@ -313,21 +334,9 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
     let span = got["span"].as_str().unwrap();
     let baggage = got["baggage"].as_str().unwrap();
     assert_eq!(got["body"], format!("{trace}-{span}-1|{baggage}"), "{got}");
-    let spans = otel.spans(3).await;
-    let api_span = spans
-        .iter()
-        .find(|s| s.name == "GET /api/data")
-        .expect("the API's server span");
-    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
-    assert_eq!(api_span.parent_span_id.to_string(), span);
-
     // The page reads Sentry's entries cross-origin: the API's server span,
     // and the baggage it continued with (quoted on the wire, plain here).
-    assert_eq!(
-        timing_desc(&got["timing"], "sentry-trace"),
-        Some(format!("{trace}-{}-1", api_span.span_context.span_id())),
-        "{got}"
-    );
+    assert_api_joined(&otel.spans(3).await, &got, &trace, span);
     // Compared decoded: `@` needs no percent-encoding in baggage.
     let decoded = |value: &str| {
         let mut members: Vec<_> = BaggageView::parse(value)
@@ -480,18 +489,7 @@ window.result = (async () => {{
     ] {
         assert!(members.contains(&expected), "{expected} not in {body}");
     }
-    let spans = otel.spans(3).await;
-    let api_span = spans
-        .iter()
-        .find(|s| s.name == "GET /api/data")
-        .expect("the API's server span");
-    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
-    assert_eq!(api_span.parent_span_id.to_string(), fetch_span);
-    assert_eq!(
-        timing_desc(&got["timing"], "sentry-trace"),
-        Some(format!("{trace}-{}-1", api_span.span_context.span_id())),
-        "{got}"
-    );
+    assert_api_joined(&otel.spans(3).await, &got, &trace, fetch_span);
 
     browser.close().await;
 }

@@ -8,13 +8,10 @@ mod http_support;
 #[path = "support/otel.rs"]
 mod otel;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::Extension;
 use axum::routing::{get, post};
-use http::{HeaderMap, Method};
+use http::Method;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -30,20 +27,7 @@ const PARENT: &str = "00f067aa0ba902b7";
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TS: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
 
-type Seen = Arc<Mutex<Vec<HeaderMap>>>;
-
-/// A server that records the headers of every request it gets.
-async fn recorder() -> (SocketAddr, Seen) {
-    let seen: Seen = Arc::default();
-    let record = |State(seen): State<Seen>, headers: HeaderMap| async move {
-        seen.lock().unwrap().push(headers);
-        "recorded"
-    };
-    let app = Router::new()
-        .route("/{*path}", get(record).post(record))
-        .with_state(seen.clone());
-    (http_support::serve(app).await, seen)
-}
+use http_support::recorder;
 
 const LEAKY: [&str; 4] = ["traceparent", "tracestate", "baggage", "sentry-trace"];
 

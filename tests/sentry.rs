@@ -10,12 +10,11 @@ mod http_support;
 mod otel;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::Extension;
 use axum::routing::get;
-use http::{HeaderMap, Method};
+use http::Method;
 use opentelemetry::trace::SpanKind;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::CorsLayer;
@@ -126,19 +125,7 @@ fn sentry_trace_formats() {
     );
 }
 
-type Seen = Arc<Mutex<Vec<HeaderMap>>>;
-
-async fn recorder() -> (SocketAddr, Seen) {
-    let seen: Seen = Arc::default();
-    let record = |State(seen): State<Seen>, headers: HeaderMap| async move {
-        seen.lock().unwrap().push(headers);
-        "recorded"
-    };
-    let app = Router::new()
-        .route("/{*path}", get(record))
-        .with_state(seen.clone());
-    (http_support::serve(app).await, seen)
-}
+use http_support::recorder;
 
 /// A service behind the server layer (Sentry on) that calls `allowed` and
 /// `other` through the client layer (`sentry-trace` on), allowlisting only
@@ -267,6 +254,13 @@ async fn sentry_trace_and_baggage_continue_and_flow_only_to_allowlisted_hosts() 
     assert_eq!(reply.headers["timing-allow-origin"], "http://app.test");
 }
 
+/// Asserts that some (or, with `false`, no) Server-Timing entry of `reply`
+/// satisfies `pred`.
+fn assert_timing(reply: &http_support::Reply, expected: bool, pred: impl Fn(&str) -> bool) {
+    let timing = reply.all("server-timing");
+    assert_eq!(timing.iter().any(|e| pred(e)), expected, "{timing:?}");
+}
+
 #[tokio::test]
 async fn precedence_deferred_sampling_and_preflight() {
     let otel = otel::install();
@@ -322,38 +316,21 @@ async fn precedence_deferred_sampling_and_preflight() {
         ],
     )
     .await;
-    assert!(
-        reply
-            .all("server-timing")
-            .iter()
-            .any(|e| e.starts_with("sentry-trace;desc=\"") && e.ends_with("-0\"")),
-        "{:?}",
-        reply.all("server-timing")
-    );
+    assert_timing(&reply, true, |e| {
+        e.starts_with("sentry-trace;desc=\"") && e.ends_with("-0\"")
+    });
     let reply = http_support::send(
         Method::GET,
         &format!("http://{default_api}/api"),
         &[("sentry-trace", &deferred)],
     )
     .await;
-    assert!(
-        reply
-            .all("server-timing")
-            .iter()
-            .any(|e| e.starts_with("sentry-trace;desc=\"") && e.ends_with("-1\"")),
-        "{:?}",
-        reply.all("server-timing")
-    );
+    assert_timing(&reply, true, |e| {
+        e.starts_with("sentry-trace;desc=\"") && e.ends_with("-1\"")
+    });
     // Continued from sentry-trace without baggage: Sentry freezes an empty
     // dynamic sampling context, so none is handed on.
-    assert!(
-        !reply
-            .all("server-timing")
-            .iter()
-            .any(|e| e.starts_with("baggage;")),
-        "{:?}",
-        reply.all("server-timing")
-    );
+    assert_timing(&reply, false, |e| e.starts_with("baggage;"));
 
     // No incoming trace: this service heads it and hands the browser a
     // dynamic sampling context.
@@ -377,14 +354,7 @@ async fn precedence_deferred_sampling_and_preflight() {
         &[("sentry-trace", &deferred)],
     )
     .await;
-    assert!(
-        reply
-            .all("server-timing")
-            .iter()
-            .any(|e| e.ends_with("-0\"")),
-        "{:?}",
-        reply.all("server-timing")
-    );
+    assert_timing(&reply, true, |e| e.ends_with("-0\""));
 
     // A preflight from an allowed origin may send both Sentry headers.
     let reply = http_support::send(

@@ -10,6 +10,25 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+/// Headers of every request a [`recorder`] got.
+pub(crate) type Seen = std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>;
+
+/// A server that records the headers of every request it gets (any path,
+/// GET or POST).
+pub(crate) async fn recorder() -> (SocketAddr, Seen) {
+    use axum::extract::State;
+    use axum::routing::get;
+    let seen: Seen = Seen::default();
+    let record = |State(seen): State<Seen>, headers: HeaderMap| async move {
+        seen.lock().unwrap().push(headers);
+        "recorded"
+    };
+    let app = Router::new()
+        .route("/{*path}", get(record).post(record))
+        .with_state(seen.clone());
+    (serve(app).await, seen)
+}
+
 /// Serves `app` on an ephemeral 127.0.0.1 port (on the current runtime).
 pub(crate) async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
