@@ -290,6 +290,9 @@ const DFA_SIZE_LIMIT: usize = 512 * 1024;
 
 impl RegexRule {
     fn new(rule: &str) -> Result<Self, regex::Error> {
+        // The rule must be a regex on its own: otherwise text such as
+        // `a)|(?:b` would close the anchoring group below and escape it.
+        regex::Regex::new(rule)?;
         let anchored = format!("^(?:{rule})$");
         let re = regex::Regex::new(&anchored)?;
         let dfa = dense::Builder::new()
@@ -422,12 +425,14 @@ impl Rule {
             }
             Rule::Host(host) => host_eq(prepared.host, host),
             Rule::HostSuffix { suffix, apex } => {
-                let host = prepared.host;
+                // Bytes, not `str`: a host from `UrlParts::new` may hold
+                // non-ASCII, and the split must not land inside a character.
+                let host = prepared.host.as_bytes();
                 if host.len() == suffix.len() {
-                    *apex && host.eq_ignore_ascii_case(suffix)
+                    *apex && host.eq_ignore_ascii_case(suffix.as_bytes())
                 } else if host.len() > suffix.len() {
                     let (head, tail) = host.split_at(host.len() - suffix.len());
-                    head.ends_with('.') && tail.eq_ignore_ascii_case(suffix)
+                    head.ends_with(b".") && tail.eq_ignore_ascii_case(suffix.as_bytes())
                 } else {
                     false
                 }

@@ -595,13 +595,14 @@ fn trim_ows(s: &str) -> &str {
 /// ```
 #[must_use]
 pub fn encode_baggage(baggage: &Baggage) -> Option<HeaderValue> {
-    encode_baggage_with(baggage, &[])
+    encode_baggage_with(baggage, |_| true, &[])
 }
 
-/// [`encode_baggage`] with `extra` members (raw values) after those of
-/// `baggage`.
+/// [`encode_baggage`] of the members of `baggage` whose key `keep` accepts,
+/// then `extra` members (raw values).
 pub(crate) fn encode_baggage_with(
     baggage: &Baggage,
+    keep: impl Fn(&str) -> bool,
     extra: &[(&str, String)],
 ) -> Option<HeaderValue> {
     if baggage.is_empty() && extra.is_empty() {
@@ -613,6 +614,7 @@ pub(crate) fn encode_baggage_with(
     let mut member = Vec::new();
     let entries = baggage
         .iter()
+        .filter(|(k, _)| keep(k.as_str()))
         .map(|(k, (v, m))| (k.as_str(), v.as_str(), m.as_str()))
         .chain(extra.iter().map(|(k, v)| (*k, v.as_str(), "")));
     for (key, value, metadata) in entries {

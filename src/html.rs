@@ -29,7 +29,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::TraceContextExt;
 use pin_project_lite::pin_project;
@@ -252,9 +252,11 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let tags = req
-            .extensions()
-            .get::<RequestTrace>()
+        // A HEAD response has no body to put tags in (and keeps its
+        // Content-Length).
+        let tags = (req.method() != http::Method::HEAD)
+            .then(|| req.extensions().get::<RequestTrace>())
+            .flatten()
             .and_then(MetaTags::for_request)
             .map(|tags| tags.to_bytes());
         MetaTagsFuture {
@@ -307,10 +309,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
+        // Whole documents only: a partial (206) body would be corrupted and
+        // 204 / 304 have none.
+        let whole = !matches!(
+            response.status(),
+            StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+        );
         let tags = this
             .tags
             .take()
-            .filter(|_| is_plain_html(response.headers()));
+            .filter(|_| whole && is_plain_html(response.headers()));
         let (mut parts, body) = response.into_parts();
         if tags.is_some() {
             parts.headers.remove(CONTENT_LENGTH);

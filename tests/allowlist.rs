@@ -221,6 +221,28 @@ fn predicate_and_all() {
 }
 
 #[test]
+fn non_ascii_hosts_from_url_parts_never_panic() {
+    // `http::Uri` hosts are ASCII, but `UrlParts::new` takes any string.
+    let allow = Allowlist::builder()
+        .host_suffix("example.com")
+        .host("api.example.com")
+        .origin("https://api.example.com")
+        .build()
+        .unwrap();
+    for host in [
+        "üxample.com",
+        "ü.example.com",
+        "éé",
+        "example.cöm",
+        "äpi.example.com",
+    ] {
+        let url = UrlParts::new("https", host, None, "/", None);
+        let expected = host.ends_with(".example.com");
+        assert_eq!(allow.matches(&url), expected, "{host}");
+    }
+}
+
+#[test]
 fn bad_config_is_a_typed_error() {
     let err = |b: tower_trace_context::AllowlistBuilder| b.build().unwrap_err();
     assert!(matches!(err(Allowlist::builder()), AllowlistError::Empty));
@@ -260,6 +282,12 @@ fn bad_config_is_a_typed_error() {
     ));
     assert!(matches!(
         err(Allowlist::builder().regex("(unclosed")),
+        AllowlistError::InvalidRegex { .. }
+    ));
+    // A rule must be a regex on its own: this one would otherwise close the
+    // anchoring group and match `https://evil.test/health`.
+    assert!(matches!(
+        err(Allowlist::builder().regex(r"https://a\.example/)|(?:/health")),
         AllowlistError::InvalidRegex { .. }
     ));
     // One bad rule fails the whole build, and the error names it.

@@ -210,7 +210,13 @@ async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
         .layer(PropagateLayer::new(allow))
         .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
     let parent = tracing::info_span!("job");
+    // A stale `sentry-trace` (say, copied from an incoming request) would
+    // name another parent than the `traceparent` sent: it is removed.
     let req = http::Request::post(format!("http://{addr}/x"))
+        .header(
+            "sentry-trace",
+            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1",
+        )
         .body(Empty::new())
         .unwrap();
     let res = tracing::Instrument::instrument(client.oneshot(req), parent.clone())
@@ -229,6 +235,7 @@ async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
     let sent = TraceParent::parse(seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
     assert_eq!(sent.trace_id(), job.span_context.trace_id());
     assert_eq!(sent.parent_id(), client_span.span_context.span_id());
+    assert!(!seen.lock().unwrap()[0].contains_key("sentry-trace"));
 }
 
 #[tokio::test]

@@ -126,6 +126,40 @@ async fn leaves_other_responses_untouched() {
 }
 
 #[tokio::test]
+async fn head_requests_and_partial_or_empty_responses_are_untouched() {
+    let _otel = otel::install();
+    let page = "<html><head><title>t</title></head></html>";
+    for (method, status) in [
+        (http::Method::HEAD, http::StatusCode::OK),
+        (http::Method::GET, http::StatusCode::PARTIAL_CONTENT),
+        (http::Method::GET, http::StatusCode::NOT_MODIFIED),
+    ] {
+        let svc = TraceContextLayer::new().layer(MetaTagsLayer::new().layer(tower::service_fn(
+            move |_: Request<()>| async move {
+                let mut res =
+                    Response::new(Chunks(vec![Bytes::from_static(page.as_bytes())].into()));
+                *res.status_mut() = status;
+                res.headers_mut()
+                    .insert("content-type", "text/html".parse().unwrap());
+                res.headers_mut()
+                    .insert("content-length", "41".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            },
+        )));
+        let req = Request::builder()
+            .method(method.clone())
+            .uri("/")
+            .header("traceparent", TP)
+            .body(())
+            .unwrap();
+        let res = svc.oneshot(req).await.unwrap();
+        assert_eq!(res.headers()["content-length"], "41", "{method} {status}");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, page.as_bytes(), "{method} {status}");
+    }
+}
+
+#[tokio::test]
 async fn without_opentelemetry_no_tags_are_invented() {
     let (_, body) = render(
         &["<html><head></head></html>"],

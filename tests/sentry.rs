@@ -332,6 +332,51 @@ async fn precedence_deferred_sampling_and_preflight() {
     // dynamic sampling context, so none is handed on.
     assert_timing(&reply, false, |e| e.starts_with("baggage;"));
 
+    // Sentry entries of another trace are replaced, the rest kept: here the
+    // sentry-trace is invalid (uppercase), so a new trace starts.
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{default_api}/api"),
+        &[
+            (
+                "sentry-trace",
+                "771A43A4192642F0B136D5159A501700-b0e6f15b45c36b12-1",
+            ),
+            ("baggage", DSC),
+            ("baggage", "tenant=acme"),
+        ],
+    )
+    .await;
+    let timing = reply.all("server-timing");
+    let new_trace = &timing
+        .iter()
+        .find_map(|e| e.strip_prefix("sentry-trace;desc=\""))
+        .expect("sentry-trace entry")[..32];
+    assert_ne!(new_trace, TRACE);
+    assert!(
+        timing.contains(&format!(
+            "baggage;desc=\"tenant=acme,sentry-trace_id={new_trace},sentry-sampled=true\""
+        )),
+        "{timing:?}"
+    );
+    // And when traceparent wins over sentry-trace, the Sentry entries that
+    // describe the sentry-trace's trace are replaced too.
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{default_api}/api"),
+        &[
+            ("traceparent", traceparent.as_str()),
+            ("sentry-trace", sentry_trace.as_str()),
+            ("baggage", DSC),
+        ],
+    )
+    .await;
+    assert_timing(&reply, true, |e| {
+        e.starts_with(&format!(
+            "baggage;desc=\"sentry-trace_id={w3c_trace},sentry-sampled=true"
+        ))
+    });
+
     // No incoming trace: this service heads it and hands the browser a
     // dynamic sampling context.
     let reply = http_support::send(Method::GET, &format!("http://{default_api}/api"), &[]).await;

@@ -15,7 +15,6 @@ use crate::baggage::inject_baggage;
 use crate::client::OutgoingRequest;
 use crate::context::inject;
 use crate::headers::BROWSER_TRACE_HEADERS;
-#[cfg(feature = "sentry")]
 use crate::headers::SENTRY_TRACE;
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
@@ -74,6 +73,11 @@ impl ClientConfig {
             inject(&cx, headers);
             if self.baggage {
                 inject_baggage(&cx, headers);
+            }
+            // A `sentry-trace` already on the request (e.g. copied from an
+            // incoming one) would name another parent than `traceparent`.
+            if cx.span().span_context().is_valid() {
+                headers.remove(SENTRY_TRACE);
             }
             #[cfg(feature = "sentry")]
             if self.sentry_trace {

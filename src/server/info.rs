@@ -128,9 +128,10 @@ impl RequestTrace {
     /// The `baggage` to hand a browser with the server span (feature
     /// `sentry`, Sentry interop on): the request context's baggage and, when
     /// this service heads the trace for Sentry (not continued from
-    /// `sentry-trace`, no `sentry-` entries in the incoming baggage), a
-    /// dynamic sampling context: `sentry-trace_id`, `sentry-sampled` and the
-    /// entries of [`SentrySupport`](crate::server::SentrySupport). What
+    /// `sentry-trace`, and no incoming `sentry-trace_id` entry naming this
+    /// trace), a fresh dynamic sampling context in place of any incoming
+    /// `sentry-` entries: `sentry-trace_id`, `sentry-sampled` and the entries
+    /// of [`SentrySupport`](crate::server::SentrySupport). What
     /// `<meta name="baggage">` and the `baggage` Server-Timing entry carry.
     ///
     /// ```
@@ -144,20 +145,30 @@ impl RequestTrace {
     pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
         let support = self.sentry.as_ref()?;
         let baggage = self.cx.baggage();
-        let head = self.decision != Decision::ContinuedFromSentryTrace
-            && !baggage
-                .iter()
-                .any(|(k, _)| k.as_str().starts_with("sentry-"));
         let sc = self.cx.span().span_context().clone();
-        let dsc = (head && self.server_span && sc.is_valid()).then(|| {
+        let trace_id = sc.trace_id().to_string();
+        // The incoming `sentry-` entries are kept (frozen, as Sentry's SDKs
+        // keep them) when the trace came from `sentry-trace`, or when they
+        // describe this very trace; entries of another trace (say, a
+        // `traceparent` won over `sentry-trace`, or a new trace started
+        // because `sentry-trace` was invalid) are replaced.
+        let keep_sentry = self.decision == Decision::ContinuedFromSentryTrace
+            || baggage
+                .get("sentry-trace_id")
+                .is_some_and(|v| v.as_str() == trace_id);
+        let dsc = (!keep_sentry && self.server_span && sc.is_valid()).then(|| {
             let mut dsc = vec![
-                ("sentry-trace_id", sc.trace_id().to_string()),
+                ("sentry-trace_id", trace_id),
                 ("sentry-sampled", sc.is_sampled().to_string()),
             ];
             dsc.extend(support.dsc.iter().map(|(k, v)| (*k, v.to_string())));
             dsc
         });
-        crate::baggage::encode_baggage_with(baggage, dsc.as_deref().unwrap_or_default())
+        crate::baggage::encode_baggage_with(
+            baggage,
+            |key| keep_sentry || !key.starts_with("sentry-"),
+            dsc.as_deref().unwrap_or_default(),
+        )
     }
 
     /// The `traceparent` the request arrived with, or why there was none.
