@@ -354,25 +354,25 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
     browser.close().await;
 }
 
-/// Builds (once, cached under `target/`) Sentry's real browser SDK from npm:
-/// see `tests/support/sentry-sdk.sh`.
-fn sentry_sdk() -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sentry-sdk");
+/// Builds (once, cached under `target/browser-sdk`) a real browser SDK from
+/// npm: `name` is `sentry` or `otel-web`, see `tests/support/browser-sdk.sh`.
+fn browser_sdk(name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target/browser-sdk");
     std::fs::create_dir_all(&dir).unwrap();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sentry-sdk.sh");
     let status = std::process::Command::new("flock")
         .arg(dir.join("lock"))
         .arg("sh")
-        .arg(&script)
+        .arg(root.join("tests/support/browser-sdk.sh"))
         .arg(&dir)
+        .arg(name)
         .status()
         .expect("sh runs");
     assert!(
         status.success(),
-        "building Sentry's browser SDK failed: {status}"
+        "building the {name} browser SDK failed: {status}"
     );
-    std::fs::read_to_string(dir.join("sentry.js")).unwrap()
+    std::fs::read_to_string(dir.join(format!("{name}.js"))).unwrap()
 }
 
 /// Sentry's own browser SDK (`@sentry/browser` 10.78, `browserTracingIntegration`)
@@ -383,7 +383,7 @@ fn sentry_sdk() -> String {
 #[tokio::test]
 async fn real_sentry_browser_sdk_joins_the_backend_trace() {
     let otel = otel::install();
-    let sdk = sentry_sdk();
+    let sdk = browser_sdk("sentry");
     // Sentry's ingest endpoint for the DSN: accepts envelopes.
     let ingest = serve(Router::new().route(
         "/api/{project}/envelope/",
@@ -490,6 +490,118 @@ window.result = (async () => {{
         assert!(members.contains(&expected), "{expected} not in {body}");
     }
     assert_api_joined(&otel.spans(3).await, &got, &trace, fetch_span);
+
+    browser.close().await;
+}
+
+/// OpenTelemetry JS in the browser (`@opentelemetry/sdk-trace-web` 2.12 with
+/// `DocumentLoadInstrumentation` and `FetchInstrumentation`): the document
+/// load span continues the trace of the `<meta name="traceparent">` tag
+/// this crate wrote, and a cross-origin fetch to an allowlisted API sends
+/// `traceparent` through the preflight this crate answers; the API's server
+/// span is the child of the fetch span.
+#[tokio::test]
+async fn real_opentelemetry_web_sdk_joins_the_backend_trace() {
+    let otel = otel::install();
+    let sdk = browser_sdk("otel-web");
+    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let api_pattern = api_addr.to_string().replace('.', "\\\\.");
+    let page_html = format!(
+        r#"<!doctype html><html><head><title>shop</title></head><body>shop
+<script src="/otel.js"></script>
+<script>
+const {{ WebTracerProvider, SimpleSpanProcessor, InMemorySpanExporter, registerInstrumentations,
+        DocumentLoadInstrumentation, FetchInstrumentation }} = OTel;
+const exporter = new InMemorySpanExporter();
+const provider = new WebTracerProvider({{ spanProcessors: [new SimpleSpanProcessor(exporter)] }});
+provider.register();
+registerInstrumentations({{ instrumentations: [
+  new DocumentLoadInstrumentation(),
+  new FetchInstrumentation({{ propagateTraceHeaderCorsUrls: [new RegExp("^http://{api_pattern}/")] }}),
+] }});
+window.result = new Promise((resolve) => window.addEventListener("load", () => setTimeout(async () => {{
+  try {{
+    const res = await fetch("http://{api_addr}/api/data");
+    const body = await res.text();
+    // The fetch span ends once its resource timing entry is in.
+    await new Promise((r) => setTimeout(r, 1000));
+    const spans = exporter.getFinishedSpans().map((s) => ({{
+      name: s.name,
+      trace: s.spanContext().traceId,
+      span: s.spanContext().spanId,
+      parent: (s.parentSpanContext && s.parentSpanContext.spanId) || s.parentSpanId || null,
+    }}));
+    resolve({{ body, spans }});
+  }} catch (e) {{ resolve({{ error: String(e) }}); }}
+}}, 100)));
+</script></body></html>"#
+    );
+    let page = serve(
+        Router::new()
+            .route("/", get(move || async move { Html(page_html) }))
+            .route(
+                "/otel.js",
+                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
+            )
+            .layer(MetaTagsLayer::new())
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
+    let api_app = Router::new()
+        .route("/api/data", get(api))
+        .layer(cors(page))
+        .layer(TraceContextLayer::new());
+    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
+
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    let got = browser.run("window.result.then(done);", vec![]).await;
+    assert!(got.get("error").is_none(), "page failed: {got}");
+    let browser_spans = got["spans"].as_array().expect("spans").clone();
+    let find = |name: &str| {
+        browser_spans
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} span in {got}"))
+            .clone()
+    };
+
+    // The document load span continues the page's server span (meta tag).
+    let spans = otel.spans(1).await;
+    let page_span = spans.iter().find(|s| s.name == "GET /").expect("page span");
+    let document_load = find("documentLoad");
+    assert_eq!(
+        document_load["trace"],
+        page_span.span_context.trace_id().to_string().as_str()
+    );
+    assert_eq!(
+        document_load["parent"],
+        page_span.span_context.span_id().to_string().as_str()
+    );
+
+    // The fetch span's traceparent reached the API, whose server span is
+    // its child.
+    let fetch = find("GET");
+    let trace = fetch["trace"].as_str().unwrap();
+    assert_eq!(got["body"], format!("{trace}|"), "{got}");
+    let spans = otel.spans(3).await;
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(api_span.span_context.trace_id().to_string(), trace);
+    assert_eq!(
+        api_span.parent_span_id.to_string(),
+        fetch["span"].as_str().unwrap()
+    );
 
     browser.close().await;
 }

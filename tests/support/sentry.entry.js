@@ -1,0 +1,1 @@
+import * as Sentry from '@sentry/browser'; window.Sentry = Sentry;
