@@ -605,3 +605,118 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
 
     browser.close().await;
 }
+
+/// Grafana Faro's web SDK (`@grafana/faro-web-sdk` 2.12, performance
+/// instrumentation): its `faro.performance.navigation` event links the page
+/// load to the page's server span through the `server-timing: traceparent`
+/// entry this crate writes, and its `faro.performance.resource` event links
+/// a cross-origin fetch to the API's server span (readable only because of
+/// the `Timing-Allow-Origin` this crate mirrors from CORS).
+#[tokio::test]
+async fn real_grafana_faro_sdk_links_page_load_and_fetch_to_server_spans() {
+    let otel = otel::install();
+    let sdk = browser_sdk("faro");
+    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let page_html = format!(
+        r#"<!doctype html><html><head><title>shop</title></head><body>shop
+<script src="/faro.js"></script>
+<script>
+window.items = [];
+FaroWeb.initializeFaro({{
+  url: "http://127.0.0.1:9/collect",
+  app: {{ name: "shop", version: "1.0.0" }},
+  instrumentations: FaroWeb.getWebInstrumentations(),
+  batching: {{ enabled: false }},
+  beforeSend: (item) => {{ window.items.push(item); return null; }},
+}});
+const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+window.result = new Promise((resolve) => window.addEventListener("load", () => setTimeout(async () => {{
+  try {{
+    // What Faro's tracing package does for allowlisted URLs.
+    const trace = hex(16), span = hex(8);
+    const url = "http://{api_addr}/api/data";
+    const body = await (await fetch(url, {{ headers: {{ traceparent: `00-${{trace}}-${{span}}-01` }} }})).text();
+    await new Promise((r) => setTimeout(r, 1500));
+    const events = window.items
+      .filter((i) => i.type === "event")
+      .map((i) => ({{ name: i.payload.name, url: i.payload.attributes && i.payload.attributes.name, trace: i.payload.trace || null }}));
+    resolve({{ trace, span, url, body, events }});
+  }} catch (e) {{ resolve({{ error: String(e) }}); }}
+}}, 100)));
+</script></body></html>"#
+    );
+    let page = serve(
+        Router::new()
+            .route("/", get(move || async move { Html(page_html) }))
+            .route(
+                "/faro.js",
+                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
+            )
+            .layer(TraceContextLayer::new()),
+    )
+    .await;
+    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
+    let api_app = Router::new()
+        .route("/api/data", get(api))
+        .layer(cors(page))
+        .layer(TraceContextLayer::new());
+    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
+
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    let got = browser.run("window.result.then(done);", vec![]).await;
+    assert!(got.get("error").is_none(), "page failed: {got}");
+    let events = got["events"].as_array().expect("events").clone();
+    let event = |name: &str, url: Option<&str>| {
+        events
+            .iter()
+            .find(|e| e["name"] == name && url.is_none_or(|u| e["url"] == u))
+            .unwrap_or_else(|| panic!("no {name} event in {got}"))
+            .clone()
+    };
+
+    // The page load is linked to the page's server span.
+    let spans = otel.spans(1).await;
+    let page_span = spans.iter().find(|s| s.name == "GET /").expect("page span");
+    let navigation = event("faro.performance.navigation", None);
+    assert_eq!(
+        navigation["trace"]["trace_id"],
+        page_span.span_context.trace_id().to_string().as_str(),
+        "{got}"
+    );
+    assert_eq!(
+        navigation["trace"]["span_id"],
+        page_span.span_context.span_id().to_string().as_str(),
+        "{got}"
+    );
+
+    // The fetch is linked to the API's server span, itself the child of the
+    // page's fetch span.
+    let trace = got["trace"].as_str().unwrap();
+    assert_eq!(got["body"], format!("{trace}|"), "{got}");
+    let spans = otel.spans(3).await;
+    let api_span = spans
+        .iter()
+        .find(|s| s.name == "GET /api/data")
+        .expect("the API's server span");
+    assert_eq!(
+        api_span.parent_span_id.to_string(),
+        got["span"].as_str().unwrap()
+    );
+    let resource = event("faro.performance.resource", got["url"].as_str());
+    assert_eq!(resource["trace"]["trace_id"], trace, "{got}");
+    assert_eq!(
+        resource["trace"]["span_id"],
+        api_span.span_context.span_id().to_string().as_str(),
+        "{got}"
+    );
+
+    browser.close().await;
+}

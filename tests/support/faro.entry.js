@@ -1,0 +1,1 @@
+import * as FaroWeb from '@grafana/faro-web-sdk'; window.FaroWeb = FaroWeb;
