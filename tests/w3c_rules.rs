@@ -610,6 +610,25 @@ fn tracestate_survives_extract_and_inject_unchanged() {
 }
 
 #[test]
+fn vendor_tracestates_from_the_seed_documents_pass_through() {
+    // Dynatrace RUM's `dtr` entry (multi-tenant key, `;` in the value) and
+    // Datadog's `dd` entry (`:` and `;`): kept as received.
+    let dynatrace = "2ead957c-980df25b@dtr=1;97039bf817c8584a;1;745a78fe5b6e57f6;1777270045450K7QJCFPI7NLPJ913DJBJK2MLMAS2UG2F;VAELUWHBCWKLNEOKJHEPMSKMITTKOBUT-0";
+    let combined = format!("{dynatrace},dd=s:1;o:rum");
+    let valid = "00-5b9e8443aa84b5cb5c329fbd8dc9a520-97039bf817c8584a-01";
+    let map = headers(&[
+        (&TRACEPARENT, valid.as_bytes()),
+        (&TRACESTATE, combined.as_bytes()),
+    ]);
+    let parsed = TraceContextHeaders::from_headers(&map).unwrap();
+    assert_eq!(parsed.tracestate().len(), 2);
+    let mut out = HeaderMap::new();
+    inject(&extract(&map), &mut out);
+    assert_eq!(out[TRACEPARENT], valid);
+    assert_eq!(out[TRACESTATE], combined.as_str());
+}
+
+#[test]
 fn inject_never_writes_an_empty_tracestate() {
     let valid = tp("00", TRACE, PARENT, "01");
     let map = headers(&[(&TRACEPARENT, valid.as_bytes()), (&TRACESTATE, b" , ")]);
