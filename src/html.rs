@@ -336,8 +336,14 @@ enum Scan {
     Name(u8),
     /// Inside the `<head` tag, looking for its `>`.
     Attrs,
+    /// After an attribute's `=`: a quote here starts a quoted value.
+    AttrEq,
     /// Inside a quoted attribute value.
     Quoted(u8),
+    /// Matched `<!` and this many `-`.
+    Bang(u8),
+    /// Inside `<!-- ... -->`, after this many `-` (at most 2).
+    Comment(u8),
     /// Inserted, or gave up: pass everything through.
     Done,
 }
@@ -351,6 +357,15 @@ impl Scan {
                 (Scan::Done, _) => return None,
                 (Scan::Text, b'<') => Scan::Name(0),
                 (Scan::Text, _) => Scan::Text,
+                // Comments are skipped: `<!-- <head> -->` is not the head.
+                (Scan::Name(0), b'!') => Scan::Bang(0),
+                (Scan::Bang(0), b'-') => Scan::Bang(1),
+                (Scan::Bang(1), b'-') => Scan::Comment(0),
+                (Scan::Bang(_), b'<') => Scan::Name(0),
+                (Scan::Bang(_), _) => Scan::Text,
+                (Scan::Comment(2), b'>') => Scan::Text,
+                (Scan::Comment(n), b'-') => Scan::Comment((n + 1).min(2)),
+                (Scan::Comment(_), _) => Scan::Comment(0),
                 (Scan::Name(n), _) if n < 4 => {
                     if b.to_ascii_lowercase() == b"head"[n as usize] {
                         Scan::Name(n + 1)
@@ -364,9 +379,14 @@ impl Scan {
                 (Scan::Name(_), b'>') => return Some(i + 1),
                 (Scan::Name(_), b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/') => Scan::Attrs,
                 (Scan::Name(_), _) => Scan::Text,
-                (Scan::Attrs, b'>') => return Some(i + 1),
-                (Scan::Attrs, q @ (b'"' | b'\'')) => Scan::Quoted(q),
+                (Scan::Attrs | Scan::AttrEq, b'>') => return Some(i + 1),
+                // Only a value may be quoted: a stray `"` elsewhere is a
+                // character of the tag, as HTML tokenizes it.
+                (Scan::Attrs, b'=') => Scan::AttrEq,
                 (Scan::Attrs, _) => Scan::Attrs,
+                (Scan::AttrEq, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c') => Scan::AttrEq,
+                (Scan::AttrEq, q @ (b'"' | b'\'')) => Scan::Quoted(q),
+                (Scan::AttrEq, _) => Scan::Attrs,
                 (Scan::Quoted(q), c) if c == q => Scan::Attrs,
                 (Scan::Quoted(q), _) => Scan::Quoted(q),
             };

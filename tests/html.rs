@@ -126,6 +126,35 @@ async fn leaves_other_responses_untouched() {
 }
 
 #[tokio::test]
+async fn comments_and_stray_quotes_do_not_mislead_the_scanner() {
+    let _otel = otel::install();
+    let html = [("content-type", "text/html")];
+    // A commented-out <head> is skipped (split across chunks too).
+    let (_, body) = render(
+        &[
+            "<!doctype html><!-- <head> --",
+            "><html><!--x--><head><title>t</title>",
+        ],
+        &html,
+    )
+    .await;
+    let start = "<!doctype html><!-- <head> --><html><!--x--><head><meta name=\"traceparent\"";
+    assert!(body.starts_with(start), "{body}");
+    // A quote that does not start an attribute value is just a character.
+    let (_, body) = render(&["<html><head a=b\"c><title>t</title>"], &html).await;
+    assert!(
+        body.starts_with("<html><head a=b\"c><meta name=\"traceparent\""),
+        "{body}"
+    );
+    // A quoted value may hold `>`.
+    let (_, body) = render(&["<html><head data-x = 'a>b'><title>t</title>"], &html).await;
+    assert!(
+        body.starts_with("<html><head data-x = 'a>b'><meta name=\"traceparent\""),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn head_requests_and_partial_or_empty_responses_are_untouched() {
     let _otel = otel::install();
     let page = "<html><head><title>t</title></head></html>";
