@@ -17,7 +17,7 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use tower_trace_context::sentry::SentryTrace;
 use tower_trace_context::{
-    BAGGAGE, BaggagePropagator, BaggageView, encode_baggage, extract_baggage,
+    BAGGAGE, BaggagePropagator, BaggageView, encode_baggage, extract_baggage, inject_baggage,
 };
 
 #[path = "support/fixtures.rs"]
@@ -77,6 +77,16 @@ fn parse(c: &mut Criterion) {
     group.bench_function("tower-trace-context encode_baggage", |b| {
         b.iter(|| encode_baggage(black_box(&cx).baggage()))
     });
+    group.bench_function(
+        "tower-trace-context inject_baggage (unchanged: as received)",
+        |b| {
+            b.iter(|| {
+                let mut out = HeaderMap::new();
+                inject_baggage(black_box(&cx), &mut out);
+                out
+            })
+        },
+    );
     group.bench_function("opentelemetry_sdk BaggagePropagator::inject", |b| {
         b.iter(|| {
             let mut out = HeaderMap::new();

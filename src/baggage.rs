@@ -685,6 +685,88 @@ fn valid_properties(s: &str) -> bool {
     }
 }
 
+/// The `baggage` header value a context was extracted from, kept next to the
+/// OpenTelemetry `Baggage` so that baggage nobody changed is passed on byte
+/// for byte (same order, same percent-encoding).
+#[derive(Debug)]
+struct IncomingBaggage(HeaderValue);
+
+impl<'a> BaggageView<'a> {
+    /// `cx` with this baggage (and the value it came from) added.
+    pub(crate) fn attach_to(&self, cx: &Context) -> Context {
+        let cx = cx.with_baggage(self.to_baggage());
+        match self.joined() {
+            Some(value) => cx.with_value(IncomingBaggage(value)),
+            None => cx,
+        }
+    }
+
+    /// The fields as one header value, joined with `,`.
+    fn joined(&self) -> Option<HeaderValue> {
+        match self.lines {
+            Lines::One(line) => HeaderValue::from_bytes(line).ok(),
+            lines => {
+                let mut joined = Vec::new();
+                for line in lines.iter() {
+                    if !joined.is_empty() {
+                        joined.push(b',');
+                    }
+                    joined.extend_from_slice(line);
+                }
+                HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)).ok()
+            }
+        }
+    }
+}
+
+/// The value `baggage` was extracted from, when `baggage` still holds
+/// exactly its members (first occurrence of each key, decoded values,
+/// properties as written).
+fn unchanged_incoming<'c>(cx: &'c Context, baggage: &Baggage) -> Option<&'c HeaderValue> {
+    let IncomingBaggage(value) = cx.get::<IncomingBaggage>()?;
+    let view = BaggageView::parse(value.as_bytes()).ok()?;
+    // The first occurrence of each key, in one pass; then every entry of
+    // `baggage` is looked up among them (short linear scans: no hashing).
+    let mut members = [None; MAX_BAGGAGE_MEMBERS];
+    let mut distinct = 0;
+    for member in view.iter() {
+        let seen = members[..distinct]
+            .iter()
+            .flatten()
+            .any(|m: &BaggageMember<'_>| m.key == member.key);
+        if !seen {
+            *members.get_mut(distinct)? = Some(member);
+            distinct += 1;
+        }
+    }
+    if distinct != baggage.len() {
+        return None;
+    }
+    for (key, (v, metadata)) in baggage {
+        let member = members[..distinct]
+            .iter()
+            .flatten()
+            .find(|m| m.key == key.as_str())?;
+        if metadata.as_str() != member.properties || v.as_str() != member.decoded_value() {
+            return None;
+        }
+    }
+    Some(value)
+}
+
+/// The `baggage` header value for the baggage of `cx`: the incoming value
+/// unchanged when nobody changed the baggage, else [`encode_baggage`].
+pub(crate) fn baggage_value(cx: &Context) -> Option<HeaderValue> {
+    let baggage = cx.baggage();
+    if baggage.is_empty() {
+        return None;
+    }
+    match unchanged_incoming(cx, baggage) {
+        Some(value) => Some(value.clone()),
+        None => encode_baggage(baggage),
+    }
+}
+
 /// Adds the `baggage` of `headers` (when present and valid) to `cx`;
 /// otherwise returns `cx` unchanged.
 ///
@@ -702,13 +784,15 @@ fn valid_properties(s: &str) -> bool {
 #[must_use]
 pub fn extract_baggage(cx: &Context, headers: &HeaderMap) -> Context {
     match BaggageView::from_headers(headers) {
-        Ok(view) if !view.is_empty() => cx.with_baggage(view.to_baggage()),
+        Ok(view) if !view.is_empty() => view.attach_to(cx),
         _ => cx.clone(),
     }
 }
 
 /// Writes the baggage of `cx` as the `baggage` header, replacing earlier
-/// values; leaves `headers` alone when `cx` has no baggage.
+/// values; leaves `headers` alone when `cx` has no baggage. Baggage that
+/// came from [`extract_baggage`] (or the server layer) and was not changed
+/// is written exactly as it arrived: same members, order and encoding.
 ///
 /// ```
 /// # use http::HeaderMap;
@@ -720,7 +804,7 @@ pub fn extract_baggage(cx: &Context, headers: &HeaderMap) -> Context {
 /// assert_eq!(headers[BAGGAGE], "tenant=acme");
 /// ```
 pub fn inject_baggage(cx: &Context, headers: &mut HeaderMap) {
-    if let Some(value) = encode_baggage(cx.baggage()) {
+    if let Some(value) = baggage_value(cx) {
         headers.insert(BAGGAGE, value);
     }
 }
@@ -765,7 +849,7 @@ impl BaggagePropagator {
 
 impl TextMapPropagator for BaggagePropagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        if let Some(value) = encode_baggage(cx.baggage()) {
+        if let Some(value) = baggage_value(cx) {
             if let Ok(value) = value.to_str() {
                 injector.set(BAGGAGE.as_str(), value.to_owned());
             }
@@ -775,7 +859,7 @@ impl TextMapPropagator for BaggagePropagator {
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
         let fields = extractor.get_all(BAGGAGE.as_str()).unwrap_or_default();
         match BaggageView::from_fields(&fields) {
-            Ok(view) if !view.is_empty() => cx.with_baggage(view.to_baggage()),
+            Ok(view) if !view.is_empty() => view.attach_to(cx),
             _ => cx.clone(),
         }
     }

@@ -405,6 +405,40 @@ fn extract_and_inject_through_header_maps() {
 }
 
 #[test]
+fn unchanged_baggage_is_passed_on_byte_for_byte() {
+    // Order, OWS and percent-encoding as received; two fields joined.
+    let mut incoming = HeaderMap::new();
+    incoming.append(
+        BAGGAGE,
+        HeaderValue::from_static("z=1, sentry-release=shop%401.0;p"),
+    );
+    incoming.append(BAGGAGE, HeaderValue::from_static("a=%E2%9C%93"));
+    let cx = extract_baggage(&Context::new(), &incoming);
+    let mut outgoing = HeaderMap::new();
+    inject_baggage(&cx, &mut outgoing);
+    assert_eq!(
+        outgoing[BAGGAGE],
+        "z=1, sentry-release=shop%401.0;p,a=%E2%9C%93"
+    );
+
+    // Through the propagator and any carrier, too.
+    let propagator = BaggagePropagator::new();
+    let mut carrier = HashMap::new();
+    carrier.insert("baggage".to_owned(), "z=1,y=%41".to_owned());
+    let mut out = HashMap::new();
+    propagator.inject_context(&propagator.extract(&carrier), &mut out);
+    assert_eq!(out["baggage"], "z=1,y=%41");
+
+    // Changed baggage is encoded afresh.
+    let mut changed = Baggage::new();
+    let _ = changed.insert("z", "2");
+    let cx = cx.with_baggage(changed);
+    let mut outgoing = HeaderMap::new();
+    inject_baggage(&cx, &mut outgoing);
+    assert_eq!(outgoing[BAGGAGE], "z=2");
+}
+
+#[test]
 fn propagator_reads_every_field_and_agrees_with_the_sdk_on_valid_input() {
     let propagator = BaggagePropagator::new();
     let mut headers = HeaderMap::new();

@@ -164,11 +164,15 @@ impl RequestTrace {
             dsc.extend(support.dsc.iter().map(|(k, v)| (*k, v.to_string())));
             dsc
         });
-        crate::baggage::encode_baggage_with(
-            baggage,
-            |key| keep_sentry || !key.starts_with("sentry-"),
-            dsc.as_deref().unwrap_or_default(),
-        )
+        match dsc {
+            // Nothing to change: the baggage as it arrived.
+            None if keep_sentry => crate::baggage::baggage_value(&self.cx),
+            dsc => crate::baggage::encode_baggage_with(
+                baggage,
+                |key| keep_sentry || !key.starts_with("sentry-"),
+                dsc.as_deref().unwrap_or_default(),
+            ),
+        }
     }
 
     /// The `traceparent` the request arrived with, or why there was none.

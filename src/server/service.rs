@@ -9,7 +9,6 @@ use http::HeaderValue;
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{HeaderMap, Method, Request, Response};
 use opentelemetry::Context;
-use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tower_service::Service;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -152,7 +151,7 @@ where
             true if trust_for() == Trust::Continue => {
                 match BaggageView::from_headers(req.headers()) {
                     Ok(view) if !view.is_empty() => {
-                        Some(remote.unwrap_or_default().with_baggage(view.to_baggage()))
+                        Some(view.attach_to(&remote.unwrap_or_default()))
                     }
                     Ok(_) => remote,
                     Err(err) => {
