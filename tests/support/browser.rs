@@ -33,15 +33,23 @@ fn install_chromium() {
     eprintln!("installing chromium and chromium-driver with apt-get: {status:?}");
 }
 
+/// One browser at a time per test binary: Chromium instances starting in
+/// parallel on a 2-core machine made chromedriver drop session requests.
+/// (An async mutex: tests run on their own runtimes, and a failed test
+/// leaves nothing poisoned.)
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// chromedriver plus one browser session; both go away on drop.
 pub(crate) struct Browser {
     driver: Child,
     client: Option<fantoccini::Client>,
     profile: std::path::PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Browser {
     pub(crate) async fn start() -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         install_chromium();
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
@@ -80,17 +88,31 @@ impl Browser {
                 ],
             }),
         );
-        let client = fantoccini::ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
+        // chromedriver may accept connections a moment before it takes
+        // session requests: a few tries.
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            let result = fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+            match result {
+                Ok(client) => break client,
+                Err(err) if attempt < 4 => {
+                    eprintln!("chromedriver session attempt {attempt} failed: {err}; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(err) => panic!("a Chromium session: {err}"),
+            }
+        };
         Self {
             driver,
             client: Some(client),
             profile,
+            _turn: turn,
         }
     }
 
