@@ -527,7 +527,9 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
     const res = await fetch("http://{api_addr}/api/data");
     const body = await res.text();
     // The fetch span ends once its resource timing entry is in.
-    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 200 && !exporter.getFinishedSpans().some((s) => s.name === "GET"); i++) {{
+      await new Promise((r) => setTimeout(r, 50));
+    }}
     const spans = exporter.getFinishedSpans().map((s) => ({{
       name: s.name,
       trace: s.spanContext().traceId,
@@ -639,7 +641,11 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
     const trace = hex(16), span = hex(8);
     const url = "http://{api_addr}/api/data";
     const body = await (await fetch(url, {{ headers: {{ traceparent: `00-${{trace}}-${{span}}-01` }} }})).text();
-    await new Promise((r) => setTimeout(r, 1500));
+    const has = (name, u) => window.items.some((i) => i.type === "event" && i.payload.name === name
+      && (!u || (i.payload.attributes && i.payload.attributes.name === u)));
+    for (let i = 0; i < 200 && !(has("faro.performance.navigation") && has("faro.performance.resource", url)); i++) {{
+      await new Promise((r) => setTimeout(r, 50));
+    }}
     const events = window.items
       .filter((i) => i.type === "event")
       .map((i) => ({{ name: i.payload.name, url: i.payload.attributes && i.payload.attributes.name, trace: i.payload.trace || null }}));
