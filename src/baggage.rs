@@ -166,29 +166,33 @@ fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<usize>, Bagga
     let end = value_end(line, i).map_err(|()| BaggageError::InvalidPercent { member })?;
     i = skip_ows(line, end);
     if line.get(i) == Some(&b';') {
-        i = skip_ows(line, i + 1);
-        let invalid = BaggageError::InvalidProperty { member };
-        loop {
-            let key_end = token_end(line, i);
-            if key_end == i {
-                return Err(invalid);
-            }
-            i = skip_ows(line, key_end);
-            if line.get(i) == Some(&b'=') {
-                i = skip_ows(line, i + 1);
-                let end = value_end(line, i).map_err(|()| invalid)?;
-                i = skip_ows(line, end);
-            }
-            match line.get(i) {
-                Some(b';') => i = skip_ows(line, i + 1),
-                None | Some(b',') => break,
-                Some(_) => return Err(invalid),
-            }
-        }
+        i = properties_end(line, skip_ows(line, i + 1))
+            .map_err(|()| BaggageError::InvalidProperty { member })?;
     }
     match line.get(i) {
         None | Some(b',') => Ok(Some(i)),
         Some(_) => Err(BaggageError::InvalidValue { member }),
+    }
+}
+
+/// Scans a property list (`property *( OWS ";" OWS property )`, property
+/// `key` or `key OWS "=" OWS value`) from `i` to the `,` or the end that
+/// follows it.
+fn properties_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
+    loop {
+        let key_end = token_end(line, i);
+        if key_end == i {
+            return Err(());
+        }
+        i = skip_ows(line, key_end);
+        if line.get(i) == Some(&b'=') {
+            i = skip_ows(line, value_end(line, skip_ows(line, i + 1))?);
+        }
+        match line.get(i) {
+            Some(b';') => i = skip_ows(line, i + 1),
+            None | Some(b',') => return Ok(i),
+            Some(_) => return Err(()),
+        }
     }
 }
 
@@ -611,7 +615,6 @@ pub(crate) fn encode_baggage_with(
     let mut out: Vec<u8> =
         Vec::with_capacity(64 * (baggage.len() + extra.len()).min(MAX_BAGGAGE_MEMBERS));
     let mut members = 0;
-    let mut member = Vec::new();
     let entries = baggage
         .iter()
         .filter(|(k, _)| keep(k.as_str()))
@@ -621,15 +624,19 @@ pub(crate) fn encode_baggage_with(
         if key.is_empty() || !key.bytes().all(|b| class(b) & TCHAR != 0) {
             continue;
         }
-        member.clear();
-        member.extend_from_slice(key.as_bytes());
-        member.push(b'=');
+        // Written in place; taken back if it breaks the size limit.
+        let start = out.len();
+        if start > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'=');
         for &b in value.as_bytes() {
             if class(b) & PLAIN != 0 {
-                member.push(b);
+                out.push(b);
             } else {
                 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-                member.extend_from_slice(&[
+                out.extend_from_slice(&[
                     b'%',
                     HEX_UPPER[usize::from(b >> 4)],
                     HEX_UPPER[usize::from(b & 0xf)],
@@ -638,17 +645,13 @@ pub(crate) fn encode_baggage_with(
         }
         let metadata = trim_ows(metadata);
         if !metadata.is_empty() && valid_properties(metadata) {
-            member.push(b';');
-            member.extend_from_slice(metadata.as_bytes());
+            out.push(b';');
+            out.extend_from_slice(metadata.as_bytes());
         }
-        let separator = usize::from(!out.is_empty());
-        if out.len() + separator + member.len() > MAX_BAGGAGE_BYTES {
+        if out.len() > MAX_BAGGAGE_BYTES {
+            out.truncate(start);
             continue;
         }
-        if separator == 1 {
-            out.push(b',');
-        }
-        out.extend_from_slice(&member);
         members += 1;
         if members == MAX_BAGGAGE_MEMBERS {
             break;
@@ -660,29 +663,9 @@ pub(crate) fn encode_baggage_with(
     HeaderValue::from_maybe_shared(bytes::Bytes::from(out)).ok()
 }
 
-/// Whether `s` is a property list (`property *( OWS ";" OWS property )`).
+/// Whether `s` is a property list, as OpenTelemetry metadata to write.
 fn valid_properties(s: &str) -> bool {
-    let line = s.as_bytes();
-    let mut i = 0;
-    loop {
-        let key_end = token_end(line, i);
-        if key_end == i {
-            return false;
-        }
-        i = skip_ows(line, key_end);
-        if line.get(i) == Some(&b'=') {
-            i = skip_ows(line, i + 1);
-            match value_end(line, i) {
-                Ok(end) => i = skip_ows(line, end),
-                Err(()) => return false,
-            }
-        }
-        match line.get(i) {
-            Some(b';') => i = skip_ows(line, i + 1),
-            None => return true,
-            Some(_) => return false,
-        }
-    }
+    properties_end(s.as_bytes(), 0) == Ok(s.len())
 }
 
 /// The `baggage` header value a context was extracted from, kept next to the

@@ -145,7 +145,8 @@ impl RequestTrace {
     pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
         let support = self.sentry.as_ref()?;
         let baggage = self.cx.baggage();
-        let sc = self.cx.span().span_context().clone();
+        let span = self.cx.span();
+        let sc = span.span_context();
         let trace_id = sc.trace_id().to_string();
         // The incoming `sentry-` entries are kept (frozen, as Sentry's SDKs
         // keep them) when the trace came from `sentry-trace`, or when they
