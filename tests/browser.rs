@@ -375,6 +375,45 @@ fn browser_sdk(name: &str) -> String {
     std::fs::read_to_string(dir.join(format!("{name}.js"))).unwrap()
 }
 
+/// The page origin of a real-SDK test: `html` at `/`, the `name` SDK bundle
+/// at `/{name}.js`.
+fn sdk_page(html: String, name: &str) -> Router {
+    let sdk = browser_sdk(name);
+    Router::new()
+        .route("/", get(move || async move { Html(html) }))
+        .route(
+            &format!("/{name}.js"),
+            get(move || async move { ([("content-type", "text/javascript")], sdk) }),
+        )
+}
+
+/// A listener for the API, bound before the page that names its address.
+fn bind_api() -> (std::net::TcpListener, SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    (listener, addr)
+}
+
+/// Serves `app` on `listener` (on the current runtime).
+fn serve_on(listener: std::net::TcpListener, app: Router) {
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+/// Opens the page at `page` in Chromium and returns its `window.result`.
+async fn page_result(page: SocketAddr) -> (Browser, Value) {
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    let got = browser.run("window.result.then(done);", vec![]).await;
+    assert!(got.get("error").is_none(), "page failed: {got}");
+    (browser, got)
+}
+
 /// Sentry's own browser SDK (`@sentry/browser` 10.78, `browserTracingIntegration`)
 /// against the server layer with `SentrySupport`: its page-load span
 /// continues the trace of the `<meta name="sentry-trace">` tag, its fetch
@@ -383,17 +422,13 @@ fn browser_sdk(name: &str) -> String {
 #[tokio::test]
 async fn real_sentry_browser_sdk_joins_the_backend_trace() {
     let otel = otel::install();
-    let sdk = browser_sdk("sentry");
     // Sentry's ingest endpoint for the DSN: accepts envelopes.
     let ingest = serve(Router::new().route(
         "/api/{project}/envelope/",
         axum::routing::post(|| async { ([("access-control-allow-origin", "*")], "{}") }),
     ))
     .await;
-    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (api_listener, api_addr) = bind_api();
     let page_html = format!(
         r#"<!doctype html><html><head><title>shop</title></head><body>shop
 <script src="/sentry.js"></script>
@@ -424,12 +459,7 @@ window.result = (async () => {{
 </script></body></html>"#
     );
     let page = serve(
-        Router::new()
-            .route("/", get(move || async move { Html(page_html) }))
-            .route(
-                "/sentry.js",
-                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
-            )
+        sdk_page(page_html, "sentry")
             .layer(MetaTagsLayer::new())
             .layer(
                 TraceContextLayer::new().sentry(
@@ -440,21 +470,12 @@ window.result = (async () => {{
             ),
     )
     .await;
-    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
     let api_app = Router::new()
         .route("/api/data", get(sentry_api))
         .layer(cors(page))
         .layer(TraceContextLayer::new().sentry(SentrySupport::new()));
-    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
-
-    let browser = Browser::start().await;
-    browser
-        .client()
-        .goto(&format!("http://{page}/"))
-        .await
-        .unwrap();
-    let got = browser.run("window.result.then(done);", vec![]).await;
-    assert!(got.get("error").is_none(), "page failed: {got}");
+    serve_on(api_listener, api_app);
+    let (browser, got) = page_result(page).await;
 
     // Sentry's page-load span continues the page's server span, read from
     // the meta tag this crate wrote.
@@ -503,15 +524,11 @@ window.result = (async () => {{
 #[tokio::test]
 async fn real_opentelemetry_web_sdk_joins_the_backend_trace() {
     let otel = otel::install();
-    let sdk = browser_sdk("otel-web");
-    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (api_listener, api_addr) = bind_api();
     let api_pattern = api_addr.to_string().replace('.', "\\\\.");
     let page_html = format!(
         r#"<!doctype html><html><head><title>shop</title></head><body>shop
-<script src="/otel.js"></script>
+<script src="/otel-web.js"></script>
 <script>
 const {{ WebTracerProvider, SimpleSpanProcessor, InMemorySpanExporter, registerInstrumentations,
         DocumentLoadInstrumentation, FetchInstrumentation }} = OTel;
@@ -542,31 +559,17 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
 </script></body></html>"#
     );
     let page = serve(
-        Router::new()
-            .route("/", get(move || async move { Html(page_html) }))
-            .route(
-                "/otel.js",
-                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
-            )
+        sdk_page(page_html, "otel-web")
             .layer(MetaTagsLayer::new())
             .layer(TraceContextLayer::new()),
     )
     .await;
-    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
     let api_app = Router::new()
         .route("/api/data", get(api))
         .layer(cors(page))
         .layer(TraceContextLayer::new());
-    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
-
-    let browser = Browser::start().await;
-    browser
-        .client()
-        .goto(&format!("http://{page}/"))
-        .await
-        .unwrap();
-    let got = browser.run("window.result.then(done);", vec![]).await;
-    assert!(got.get("error").is_none(), "page failed: {got}");
+    serve_on(api_listener, api_app);
+    let (browser, got) = page_result(page).await;
     let browser_spans = got["spans"].as_array().expect("spans").clone();
     let find = |name: &str| {
         browser_spans
@@ -617,11 +620,7 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
 #[tokio::test]
 async fn real_grafana_faro_sdk_links_page_load_and_fetch_to_server_spans() {
     let otel = otel::install();
-    let sdk = browser_sdk("faro");
-    let api_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (api_listener, api_addr) = bind_api();
     let page_html = format!(
         r#"<!doctype html><html><head><title>shop</title></head><body>shop
 <script src="/faro.js"></script>
@@ -654,31 +653,13 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
 }}, 100)));
 </script></body></html>"#
     );
-    let page = serve(
-        Router::new()
-            .route("/", get(move || async move { Html(page_html) }))
-            .route(
-                "/faro.js",
-                get(move || async move { ([("content-type", "text/javascript")], sdk) }),
-            )
-            .layer(TraceContextLayer::new()),
-    )
-    .await;
-    let api_listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
+    let page = serve(sdk_page(page_html, "faro").layer(TraceContextLayer::new())).await;
     let api_app = Router::new()
         .route("/api/data", get(api))
         .layer(cors(page))
         .layer(TraceContextLayer::new());
-    tokio::spawn(async move { axum::serve(api_listener, api_app).await.unwrap() });
-
-    let browser = Browser::start().await;
-    browser
-        .client()
-        .goto(&format!("http://{page}/"))
-        .await
-        .unwrap();
-    let got = browser.run("window.result.then(done);", vec![]).await;
-    assert!(got.get("error").is_none(), "page failed: {got}");
+    serve_on(api_listener, api_app);
+    let (browser, got) = page_result(page).await;
     let events = got["events"].as_array().expect("events").clone();
     let event = |name: &str, url: Option<&str>| {
         events
