@@ -1,6 +1,6 @@
 //! W3C Baggage: a zero-allocation validating view over every `baggage`
-//! field of a request, conversion to and from OpenTelemetry's [`Baggage`],
-//! and a `TextMapPropagator`.
+//! field of a request. The conversion to and from OpenTelemetry's
+//! `Baggage` and the `TextMapPropagator` live in `propagation`.
 //!
 //! ```
 //! use http::HeaderMap;
@@ -26,16 +26,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::LazyLock;
 
-use http::{HeaderMap, HeaderValue};
-use opentelemetry::Context;
-use opentelemetry::baggage::{Baggage, BaggageExt};
-use opentelemetry::propagation::text_map_propagator::FieldIter;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use http::HeaderMap;
 
 use crate::error::BaggageError;
-use crate::headers::{BAGGAGE, BAGGAGE_FIELD};
+use crate::headers::BAGGAGE_FIELD;
 use crate::lines::{LineIter, Lines};
 
 /// At most this many list members (W3C Baggage §3.3, limits).
@@ -44,10 +39,10 @@ pub const MAX_BAGGAGE_MEMBERS: usize = 64;
 /// §3.3, limits).
 pub const MAX_BAGGAGE_BYTES: usize = 8192;
 
-const TCHAR: u8 = 1;
+pub(crate) const TCHAR: u8 = 1;
 const HEX: u8 = 4;
 /// A `baggage-octet` other than `%`.
-const PLAIN: u8 = 8;
+pub(crate) const PLAIN: u8 = 8;
 
 /// Character classes: RFC 9110 `tchar` (keys), W3C `baggage-octet`
 /// (values), hex digits of a percent-encoded octet.
@@ -96,7 +91,7 @@ const CLASS: [u8; 256] = {
 };
 
 #[inline]
-fn class(b: u8) -> u8 {
+pub(crate) fn class(b: u8) -> u8 {
     CLASS[usize::from(b)]
 }
 
@@ -178,7 +173,7 @@ fn scan_member(line: &[u8], i: usize, member: u8) -> Result<Option<usize>, Bagga
 /// Scans a property list (`property *( OWS ";" OWS property )`, property
 /// `key` or `key OWS "=" OWS value`) from `i` to the `,` or the end that
 /// follows it.
-fn properties_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
+pub(crate) fn properties_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
     loop {
         let key_end = token_end(line, i);
         if key_end == i {
@@ -223,7 +218,7 @@ fn properties_end(line: &[u8], mut i: usize) -> Result<usize, ()> {
 /// ```
 #[derive(Clone, Copy)]
 pub struct BaggageView<'a> {
-    lines: Lines<'a>,
+    pub(crate) lines: Lines<'a>,
     members: u8,
 }
 
@@ -362,36 +357,6 @@ impl<'a> BaggageView<'a> {
     pub fn get(&self, key: &str) -> Option<BaggageMember<'a>> {
         self.iter().find(|m| m.key == key)
     }
-
-    /// Converts to OpenTelemetry's `Baggage`: values percent-decoded,
-    /// properties kept as written (still encoded) in the metadata, the
-    /// first occurrence of a key kept.
-    ///
-    /// ```
-    /// # use tower_trace_context::BaggageView;
-    /// let baggage = BaggageView::parse("a=x%20y;p=1,a=2")?.to_baggage();
-    /// let (value, metadata) = baggage.get_with_metadata("a").unwrap();
-    /// assert_eq!((value.as_str(), metadata.as_str()), ("x y", "p=1"));
-    /// # Ok::<(), tower_trace_context::BaggageError>(())
-    /// ```
-    #[must_use]
-    pub fn to_baggage(&self) -> Baggage {
-        // Inserted last to first, so the first occurrence of a key is the
-        // one that stays, without a lookup per member.
-        let mut members = [None; MAX_BAGGAGE_MEMBERS];
-        for (slot, member) in members.iter_mut().zip(self.iter()) {
-            *slot = Some(member);
-        }
-        let mut baggage = Baggage::new();
-        for member in members.iter().rev().flatten() {
-            let _ = baggage.insert_with_metadata(
-                member.key.to_owned(),
-                member.decoded_value().into_owned(),
-                member.properties,
-            );
-        }
-        baggage
-    }
 }
 
 impl fmt::Debug for BaggageView<'_> {
@@ -403,9 +368,9 @@ impl fmt::Debug for BaggageView<'_> {
 /// One member of a [`BaggageView`], borrowed from the header.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct BaggageMember<'a> {
-    key: &'a str,
+    pub(crate) key: &'a str,
     value: &'a str,
-    properties: &'a str,
+    pub(crate) properties: &'a str,
 }
 
 impl<'a> BaggageMember<'a> {
@@ -572,282 +537,10 @@ impl<'a> Iterator for BaggageIter<'a> {
 /// `s` without leading and trailing spaces and tabs (byte-wise: faster than
 /// `str::trim_matches` with a `char` pattern).
 #[inline]
-fn trim_ows(s: &str) -> &str {
+pub(crate) fn trim_ows(s: &str) -> &str {
     let bytes = s.as_bytes();
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
     let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(|b| !ows(b)).map_or(start, |e| e + 1);
     s.get(start..end).unwrap_or_default()
-}
-
-/// Encodes OpenTelemetry `Baggage` as a `baggage` header value, or `None`
-/// when nothing is left to send.
-///
-/// Values are percent-encoded (every byte outside `baggage-octet`, and
-/// `%`). Members whose key is not a token are left out, as is metadata that
-/// is not a valid property list; members that would take the header past
-/// 64 members or 8192 bytes are dropped (W3C Baggage §3.3).
-///
-/// ```
-/// use opentelemetry::baggage::Baggage;
-/// use tower_trace_context::encode_baggage;
-///
-/// let mut baggage = Baggage::new();
-/// let _ = baggage.insert_with_metadata("user", "Amélie, 100%", "pii");
-/// assert_eq!(encode_baggage(&baggage).unwrap(), "user=Am%C3%A9lie%2C%20100%25;pii");
-/// assert!(encode_baggage(&Baggage::new()).is_none());
-/// ```
-#[must_use]
-pub fn encode_baggage(baggage: &Baggage) -> Option<HeaderValue> {
-    encode_baggage_with(baggage, |_| true, &[])
-}
-
-/// [`encode_baggage`] of the members of `baggage` whose key `keep` accepts,
-/// then `extra` members (raw values).
-pub(crate) fn encode_baggage_with(
-    baggage: &Baggage,
-    keep: impl Fn(&str) -> bool,
-    extra: &[(&str, String)],
-) -> Option<HeaderValue> {
-    if baggage.is_empty() && extra.is_empty() {
-        return None;
-    }
-    let mut out: Vec<u8> =
-        Vec::with_capacity(64 * (baggage.len() + extra.len()).min(MAX_BAGGAGE_MEMBERS));
-    let mut members = 0;
-    let entries = baggage
-        .iter()
-        .filter(|(k, _)| keep(k.as_str()))
-        .map(|(k, (v, m))| (k.as_str(), v.as_str(), m.as_str()))
-        .chain(extra.iter().map(|(k, v)| (*k, v.as_str(), "")));
-    for (key, value, metadata) in entries {
-        if key.is_empty() || !key.bytes().all(|b| class(b) & TCHAR != 0) {
-            continue;
-        }
-        // Written in place; taken back if it breaks the size limit.
-        let start = out.len();
-        if start > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(key.as_bytes());
-        out.push(b'=');
-        for &b in value.as_bytes() {
-            if class(b) & PLAIN != 0 {
-                out.push(b);
-            } else {
-                const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-                out.extend_from_slice(&[
-                    b'%',
-                    HEX_UPPER[usize::from(b >> 4)],
-                    HEX_UPPER[usize::from(b & 0xf)],
-                ]);
-            }
-        }
-        let metadata = trim_ows(metadata);
-        if !metadata.is_empty() && valid_properties(metadata) {
-            out.push(b';');
-            out.extend_from_slice(metadata.as_bytes());
-        }
-        if out.len() > MAX_BAGGAGE_BYTES {
-            out.truncate(start);
-            continue;
-        }
-        members += 1;
-        if members == MAX_BAGGAGE_MEMBERS {
-            break;
-        }
-    }
-    if out.is_empty() {
-        return None;
-    }
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(out)).ok()
-}
-
-/// Whether `s` is a property list, as OpenTelemetry metadata to write.
-fn valid_properties(s: &str) -> bool {
-    properties_end(s.as_bytes(), 0) == Ok(s.len())
-}
-
-/// The `baggage` header value a context was extracted from, kept next to the
-/// OpenTelemetry `Baggage` so that baggage nobody changed is passed on byte
-/// for byte (same order, same percent-encoding).
-#[derive(Debug)]
-struct IncomingBaggage(HeaderValue);
-
-impl<'a> BaggageView<'a> {
-    /// `cx` with this baggage (and the value it came from) added.
-    pub(crate) fn attach_to(&self, cx: &Context) -> Context {
-        let cx = cx.with_baggage(self.to_baggage());
-        match self.joined() {
-            Some(value) => cx.with_value(IncomingBaggage(value)),
-            None => cx,
-        }
-    }
-
-    /// The fields as one header value, joined with `,`.
-    fn joined(&self) -> Option<HeaderValue> {
-        match self.lines {
-            Lines::One(line) => HeaderValue::from_bytes(line).ok(),
-            lines => {
-                let mut joined = Vec::new();
-                for line in lines.iter() {
-                    if !joined.is_empty() {
-                        joined.push(b',');
-                    }
-                    joined.extend_from_slice(line);
-                }
-                HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)).ok()
-            }
-        }
-    }
-}
-
-/// The value `baggage` was extracted from, when `baggage` still holds
-/// exactly its members (first occurrence of each key, decoded values,
-/// properties as written).
-fn unchanged_incoming<'c>(cx: &'c Context, baggage: &Baggage) -> Option<&'c HeaderValue> {
-    let IncomingBaggage(value) = cx.get::<IncomingBaggage>()?;
-    let view = BaggageView::parse(value.as_bytes()).ok()?;
-    // The first occurrence of each key, in one pass; then every entry of
-    // `baggage` is looked up among them (short linear scans: no hashing).
-    let mut members = [None; MAX_BAGGAGE_MEMBERS];
-    let mut distinct = 0;
-    for member in view.iter() {
-        let seen = members[..distinct]
-            .iter()
-            .flatten()
-            .any(|m: &BaggageMember<'_>| m.key == member.key);
-        if !seen {
-            *members.get_mut(distinct)? = Some(member);
-            distinct += 1;
-        }
-    }
-    if distinct != baggage.len() {
-        return None;
-    }
-    for (key, (v, metadata)) in baggage {
-        let member = members[..distinct]
-            .iter()
-            .flatten()
-            .find(|m| m.key == key.as_str())?;
-        if metadata.as_str() != member.properties || v.as_str() != member.decoded_value() {
-            return None;
-        }
-    }
-    Some(value)
-}
-
-/// The `baggage` header value for the baggage of `cx`: the incoming value
-/// unchanged when nobody changed the baggage, else [`encode_baggage`].
-pub(crate) fn baggage_value(cx: &Context) -> Option<HeaderValue> {
-    let baggage = cx.baggage();
-    if baggage.is_empty() {
-        return None;
-    }
-    match unchanged_incoming(cx, baggage) {
-        Some(value) => Some(value.clone()),
-        None => encode_baggage(baggage),
-    }
-}
-
-/// Adds the `baggage` of `headers` (when present and valid) to `cx`;
-/// otherwise returns `cx` unchanged.
-///
-/// ```
-/// # use http::HeaderMap;
-/// # use opentelemetry::{Context, baggage::BaggageExt};
-/// # use tower_trace_context::{BAGGAGE, extract_baggage};
-/// let mut headers = HeaderMap::new();
-/// headers.insert(BAGGAGE, "k=v".parse()?);
-/// assert_eq!(extract_baggage(&Context::new(), &headers).baggage().len(), 1);
-/// headers.insert(BAGGAGE, "k=v w".parse()?);
-/// assert!(extract_baggage(&Context::new(), &headers).baggage().is_empty());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[must_use]
-pub fn extract_baggage(cx: &Context, headers: &HeaderMap) -> Context {
-    match BaggageView::from_headers(headers) {
-        Ok(view) if !view.is_empty() => view.attach_to(cx),
-        _ => cx.clone(),
-    }
-}
-
-/// Writes the baggage of `cx` as the `baggage` header, replacing earlier
-/// values; leaves `headers` alone when `cx` has no baggage. Baggage that
-/// came from [`extract_baggage`] (or the server layer) and was not changed
-/// is written exactly as it arrived: same members, order and encoding.
-///
-/// ```
-/// # use http::HeaderMap;
-/// # use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
-/// # use tower_trace_context::{BAGGAGE, inject_baggage};
-/// let cx = Context::new().with_baggage([KeyValue::new("tenant", "acme")]);
-/// let mut headers = HeaderMap::new();
-/// inject_baggage(&cx, &mut headers);
-/// assert_eq!(headers[BAGGAGE], "tenant=acme");
-/// ```
-pub fn inject_baggage(cx: &Context, headers: &mut HeaderMap) {
-    if let Some(value) = baggage_value(cx) {
-        headers.insert(BAGGAGE, value);
-    }
-}
-
-static FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE.as_str().to_owned()]);
-
-/// W3C Baggage as an OpenTelemetry `TextMapPropagator`: a drop-in for
-/// `opentelemetry_sdk::propagation::BaggagePropagator` that validates the
-/// whole header (an invalid one is dropped as a whole rather than member by
-/// member), reads every `baggage` field (through `Extractor::get_all`) and
-/// enforces the limits on the way out too.
-///
-/// ```
-/// use std::collections::HashMap;
-/// use opentelemetry::{Context, baggage::BaggageExt, propagation::TextMapPropagator};
-/// use tower_trace_context::BaggagePropagator;
-///
-/// let propagator = BaggagePropagator::new();
-/// let mut carrier = HashMap::new();
-/// carrier.insert("baggage".to_string(), "k=v%201".to_string());
-/// let cx = propagator.extract(&carrier);
-/// assert_eq!(cx.baggage().get("k").map(|v| v.as_str()), Some("v 1"));
-///
-/// let mut out = HashMap::new();
-/// propagator.inject_context(&cx, &mut out);
-/// assert_eq!(out["baggage"], "k=v%201");
-/// // opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-/// //     Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())]));
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct BaggagePropagator {
-    _private: (),
-}
-
-impl BaggagePropagator {
-    /// The propagator.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl TextMapPropagator for BaggagePropagator {
-    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        if let Some(value) = baggage_value(cx) {
-            if let Ok(value) = value.to_str() {
-                injector.set(BAGGAGE.as_str(), value.to_owned());
-            }
-        }
-    }
-
-    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        let fields = extractor.get_all(BAGGAGE.as_str()).unwrap_or_default();
-        match BaggageView::from_fields(&fields) {
-            Ok(view) if !view.is_empty() => view.attach_to(cx),
-            _ => cx.clone(),
-        }
-    }
-
-    fn fields(&self) -> FieldIter<'_> {
-        FieldIter::new(FIELDS.as_slice())
-    }
 }

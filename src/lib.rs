@@ -77,6 +77,7 @@ mod hex;
 #[cfg(feature = "html")]
 pub mod html;
 mod lines;
+mod propagation;
 mod response_headers;
 #[cfg(feature = "sentry")]
 pub mod sentry;
@@ -86,15 +87,16 @@ mod tracestate;
 
 pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, MAX_REGEX_URL_LEN, UrlParts};
 pub use baggage::{
-    BaggageIter, BaggageMember, BaggagePropagator, BaggageView, MAX_BAGGAGE_BYTES,
-    MAX_BAGGAGE_MEMBERS, encode_baggage, extract_baggage, inject_baggage,
+    BaggageIter, BaggageMember, BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
 };
-pub use context::{
-    TraceContextHeaders, TraceContextPropagator, extract, extract_with_context, inject,
-};
+pub use context::TraceContextHeaders;
 pub use error::{BaggageError, ParseError, TraceStateError};
 pub use headers::{
     BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE, TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE,
+};
+pub use propagation::{
+    BaggagePropagator, TraceContextPropagator, encode_baggage, extract, extract_baggage,
+    extract_with_context, inject, inject_baggage,
 };
 pub use response_headers::{
     ConfigError, SERVER_TIMING, ServerTimingName, TIMING_ALLOW_ORIGIN, list_contains,
@@ -102,6 +104,45 @@ pub use response_headers::{
 };
 pub use server::{TimingAllowOrigin, Trust};
 pub use traceparent::{TRACEPARENT_LEN, TraceParent};
+
+/// The `opentelemetry` crate this crate is built with (0.33): use it, or
+/// depend on the same version, so the contexts, span contexts and
+/// propagators you pass in are the ones this crate reads.
+pub use opentelemetry;
+/// The `tracing-opentelemetry` crate this crate is built with (0.34): the
+/// server layer finds the OpenTelemetry context of its span only through a
+/// layer of this version (see [`server::Unlinked::NoOpenTelemetryLayer`]).
+pub use tracing_opentelemetry;
+
+/// The `opentelemetry` version this crate is built with.
+pub(crate) const OPENTELEMETRY_VERSION: &str = "0.33";
+/// The `tracing-opentelemetry` version this crate is built with.
+pub(crate) const TRACING_OPENTELEMETRY_VERSION: &str = "0.34";
+
+#[cfg(test)]
+mod tests {
+    /// The versions the warning names are the ones Cargo.toml builds with.
+    #[test]
+    fn versions_match_cargo_toml() {
+        let manifest = include_str!("../Cargo.toml");
+        let dep = |name: &str| {
+            manifest
+                .lines()
+                .find(|line| line.starts_with(&format!("{name} = ")))
+                .and_then(|line| line.split("version = \"").nth(1))
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            dep("opentelemetry").as_deref(),
+            Some(super::OPENTELEMETRY_VERSION)
+        );
+        assert_eq!(
+            dep("tracing-opentelemetry").as_deref(),
+            Some(super::TRACING_OPENTELEMETRY_VERSION)
+        );
+    }
+}
 pub use tracestate::{
     DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
 };

@@ -333,6 +333,14 @@ impl TraceParent {
         (parent_id != 0).then_some(Self { parent_id, ..self })
     }
 
+    /// The same `traceparent` with the `random` flag set.
+    pub(crate) fn with_random(self) -> Self {
+        Self {
+            flags: self.flags | Self::FLAG_RANDOM,
+            ..self
+        }
+    }
+
     /// Encodes as version `00` into a stack buffer.
     ///
     /// ```

@@ -5,7 +5,6 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
-use opentelemetry::trace::TraceState;
 
 use crate::error::TraceStateError;
 use crate::headers::TRACESTATE_FIELD;
@@ -132,7 +131,7 @@ fn scan_member(line: &[u8], mut i: usize, index: u8) -> Result<Option<Scanned>, 
 
 /// Checks the Level 2 key grammar.
 #[inline]
-fn valid_key(key: &[u8]) -> bool {
+pub(crate) fn valid_key(key: &[u8]) -> bool {
     match key.split_first() {
         Some((&first, rest)) => {
             key.len() <= MAX_KEY_LEN
@@ -146,7 +145,7 @@ fn valid_key(key: &[u8]) -> bool {
 /// Checks the value grammar: 1..=256 printable ASCII except `,` and `=`,
 /// not ending in a space.
 #[inline]
-fn valid_value(value: &[u8]) -> bool {
+pub(crate) fn valid_value(value: &[u8]) -> bool {
     let ok = value
         .iter()
         .fold(VALUE, |acc, &b| acc & CLASS[b as usize] & VALUE);
@@ -179,11 +178,11 @@ fn valid_value(value: &[u8]) -> bool {
 /// ```
 #[derive(Clone, Copy)]
 pub struct TraceStateView<'a> {
-    lines: Lines<'a>,
+    pub(crate) lines: Lines<'a>,
     /// Members, counting duplicates.
-    members: u8,
+    pub(crate) members: u8,
     /// Bit `i` set: member `i` repeats an earlier key.
-    duplicates: u32,
+    pub(crate) duplicates: u32,
 }
 
 impl<'a> TraceStateView<'a> {
@@ -331,32 +330,6 @@ impl<'a> TraceStateView<'a> {
     pub fn get(&self, key: &str) -> Option<&'a str> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
-
-    /// Converts to OpenTelemetry's `TraceState` (which allocates a `String`
-    /// per key and value).
-    ///
-    /// OpenTelemetry 0.33 rejects some keys the Level 2 grammar allows (two
-    /// `@`, or more than 13 characters after `@`). Such members are left out
-    /// of the converted state; every other member is kept, in order.
-    ///
-    /// ```
-    /// # use tower_trace_context::TraceStateView;
-    /// let view = TraceStateView::parse("a=1,b=2")?;
-    /// assert_eq!(view.to_trace_state().header(), "a=1,b=2");
-    /// # Ok::<(), tower_trace_context::TraceStateError>(())
-    /// ```
-    #[must_use]
-    pub fn to_trace_state(&self) -> TraceState {
-        if self.is_empty() {
-            return TraceState::NONE;
-        }
-        TraceState::from_key_value(self.iter()).unwrap_or_else(|_| {
-            let representable = self
-                .iter()
-                .filter(|&member| TraceState::from_key_value([member]).is_ok());
-            TraceState::from_key_value(representable).unwrap_or_default()
-        })
-    }
 }
 
 /// The key of member `n` of already validated fields (the rare path of
@@ -472,7 +445,7 @@ impl fmt::Debug for Iter<'_> {
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct OwnedTraceState {
-    members: Vec<(String, String)>,
+    pub(crate) members: Vec<(String, String)>,
 }
 
 impl OwnedTraceState {
@@ -503,49 +476,6 @@ impl OwnedTraceState {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
         }
-    }
-
-    /// Copies an OpenTelemetry `TraceState`, keeping the first 32 members
-    /// whose key and value this crate's grammar accepts.
-    ///
-    /// ```
-    /// # use opentelemetry::trace::TraceState;
-    /// # use tower_trace_context::OwnedTraceState;
-    /// let ts = TraceState::from_key_value([("a", "1")]).unwrap();
-    /// assert_eq!(OwnedTraceState::from_trace_state(&ts).get("a"), Some("1"));
-    /// ```
-    #[must_use]
-    pub fn from_trace_state(trace_state: &TraceState) -> Self {
-        let mut members = Vec::new();
-        for (k, v) in trace_state {
-            if members.len() == MAX_MEMBERS {
-                break;
-            }
-            if valid_key(k.as_bytes()) && valid_value(v.as_bytes()) {
-                members.push((k.to_owned(), v.to_owned()));
-            }
-        }
-        Self { members }
-    }
-
-    /// Converts to OpenTelemetry's `TraceState` (see
-    /// [`TraceStateView::to_trace_state`] for keys it cannot hold).
-    ///
-    /// ```
-    /// # use tower_trace_context::OwnedTraceState;
-    /// let ts: OwnedTraceState = "a=1".parse()?;
-    /// assert_eq!(ts.to_trace_state().get("a"), Some("1"));
-    /// # Ok::<(), tower_trace_context::TraceStateError>(())
-    /// ```
-    #[must_use]
-    pub fn to_trace_state(&self) -> TraceState {
-        let pairs = || self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        TraceState::from_key_value(pairs()).unwrap_or_else(|_| {
-            TraceState::from_key_value(
-                pairs().filter(|&member| TraceState::from_key_value([member]).is_ok()),
-            )
-            .unwrap_or_default()
-        })
     }
 
     /// Inserts or updates `key`, moving it to the left-most position. When

@@ -11,11 +11,10 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::allowlist::Allowlist;
-use crate::baggage::inject_baggage;
 use crate::client::OutgoingRequest;
-use crate::context::inject;
 use crate::headers::BROWSER_TRACE_HEADERS;
 use crate::headers::SENTRY_TRACE;
+use crate::propagation::{inject, inject_baggage};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 

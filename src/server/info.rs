@@ -22,6 +22,43 @@ pub enum Decision {
     NotTrusted(Trust),
     /// No usable `traceparent`: a new trace was started.
     NewTrace(ParseError),
+    /// A valid incoming context the policy trusts, but no server span to
+    /// continue it in (see [`Unlinked`]): it is passed on unchanged (same
+    /// ids, flags, `tracestate` and `baggage`) to outgoing calls made while
+    /// the request is handled, and no `server-timing` entry is written.
+    PassedThrough(Unlinked),
+}
+
+/// Why the server span could not continue a trusted incoming context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unlinked {
+    /// The server span is disabled: no `tracing` subscriber, or one whose
+    /// filter turns the span off. Tracing is off on purpose; nothing is
+    /// logged.
+    SpanDisabled,
+    /// The subscriber has no `tracing-opentelemetry` layer of the version
+    /// this crate is built with (tracing-opentelemetry 0.34 with
+    /// opentelemetry 0.33; see [`crate::opentelemetry`]), or that layer
+    /// filters the span out. Logged once per process as a `WARN` with
+    /// target `tower_trace_context`.
+    NoOpenTelemetryLayer,
+}
+
+impl Unlinked {
+    /// A short name for logs.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::Unlinked;
+    /// assert_eq!(Unlinked::NoOpenTelemetryLayer.as_str(), "no_opentelemetry_layer");
+    /// ```
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::SpanDisabled => "span_disabled",
+            Self::NoOpenTelemetryLayer => "no_opentelemetry_layer",
+        }
+    }
 }
 
 /// Trace context of the current request, inserted into the request
@@ -48,7 +85,7 @@ pub struct RequestTrace {
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
     #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<crate::server::SentrySupport>,
+    pub(crate) sentry: Option<std::sync::Arc<crate::server::SentrySupport>>,
 }
 
 impl RequestTrace {
@@ -75,13 +112,17 @@ impl RequestTrace {
 
     /// `traceparent` of the server span (trace id, server span id, flags):
     /// what `server-timing` and meta tags carry. `None` without an
-    /// OpenTelemetry layer.
+    /// OpenTelemetry layer. The `random` flag is the incoming one for a
+    /// continued trace (OpenTelemetry's span context does not keep it), and
+    /// set on a new trace when
+    /// [`TraceContextLayer::random_trace_ids`](crate::server::TraceContextLayer::random_trace_ids)
+    /// is on.
     #[must_use]
     pub fn traceparent(&self) -> Option<TraceParent> {
         if !self.server_span {
             return None;
         }
-        TraceParent::from_span_context(self.cx.span().span_context())
+        crate::propagation::outgoing_traceparent(&self.cx, self.cx.span().span_context(), false)
     }
 
     /// The W3C baggage of the request's context: what the request brought
@@ -167,8 +208,8 @@ impl RequestTrace {
         });
         match dsc {
             // Nothing to change: the baggage as it arrived.
-            None if keep_sentry => crate::baggage::baggage_value(&self.cx),
-            dsc => crate::baggage::encode_baggage_with(
+            None if keep_sentry => crate::propagation::baggage_value(&self.cx),
+            dsc => crate::propagation::encode_baggage_with(
                 baggage,
                 |key| keep_sentry || !key.starts_with("sentry-"),
                 dsc.as_deref().unwrap_or_default(),

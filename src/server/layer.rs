@@ -25,8 +25,9 @@ pub(crate) struct Config {
     pub(crate) timing_allow_origin: TimingAllowOrigin,
     pub(crate) preflight_allow_headers: Vec<HeaderName>,
     pub(crate) baggage: bool,
+    pub(crate) random_trace_ids: bool,
     #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<SentrySupport>,
+    pub(crate) sentry: Option<Arc<SentrySupport>>,
 }
 
 impl Config {
@@ -48,6 +49,7 @@ impl Default for Config {
             timing_allow_origin: TimingAllowOrigin::MirrorCors,
             preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
             baggage: true,
+            random_trace_ids: false,
             #[cfg(feature = "sentry")]
             sentry: None,
         }
@@ -66,7 +68,8 @@ impl fmt::Debug for Config {
             .field("expose_server_timing", &self.expose_server_timing)
             .field("timing_allow_origin", &self.timing_allow_origin)
             .field("preflight_allow_headers", &self.preflight_allow_headers)
-            .field("baggage", &self.baggage);
+            .field("baggage", &self.baggage)
+            .field("random_trace_ids", &self.random_trace_ids);
         #[cfg(feature = "sentry")]
         f.field("sentry", &self.sentry);
         f.finish()
@@ -259,6 +262,25 @@ impl<M> TraceContextLayer<M> {
         self
     }
 
+    /// Whether the trace ids of traces this service starts are random, so the
+    /// `traceparent` of their server span (in `server-timing`, meta tags and
+    /// outgoing calls made under it) carries the Trace Context Level 2
+    /// `random` flag. Default off: only the application knows its id
+    /// generator (the OpenTelemetry SDK's default `RandomIdGenerator` is
+    /// random). Traces continued from a request keep the flag the request
+    /// had, whatever this says. A second call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().random_trace_ids(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn random_trace_ids(mut self, random: bool) -> Self {
+        self.config_mut().random_trace_ids = random;
+        self
+    }
+
     /// Turns on Sentry interop (feature `sentry`; see [`SentrySupport`]):
     /// continue traces from `sentry-trace`, write its Server-Timing entries,
     /// and add `baggage, sentry-trace` to the preflight allow list (call
@@ -274,7 +296,7 @@ impl<M> TraceContextLayer<M> {
     #[must_use]
     pub fn sentry(mut self, support: SentrySupport) -> Self {
         let config = self.config_mut();
-        config.sentry = Some(support);
+        config.sentry = Some(Arc::new(support));
         for name in [BAGGAGE, SENTRY_TRACE] {
             if !config.preflight_allow_headers.contains(&name) {
                 config.preflight_allow_headers.push(name);

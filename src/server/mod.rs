@@ -72,7 +72,7 @@ mod policy;
 mod service;
 
 pub use future::ResponseFuture;
-pub use info::{Decision, RequestTrace};
+pub use info::{Decision, RequestTrace, Unlinked};
 pub use layer::TraceContextLayer;
 pub use make_span::{DefaultMakeSpan, MakeSpan};
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 #[cfg(feature = "sentry")]
@@ -11,12 +12,14 @@ use http::{HeaderMap, Method, Request, Response};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tower_service::Service;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing::Span;
+use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
 use crate::baggage::BaggageView;
 use crate::context::TraceContextHeaders;
-use crate::error::ParseError;
-use crate::headers::BAGGAGE;
+use crate::error::{BaggageError, ParseError};
+use crate::headers::{BAGGAGE, TRACESTATE};
+use crate::propagation::{WireContext, WireTrace, single};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 use crate::server::future::{ResponseFuture, ResponseState};
@@ -24,7 +27,10 @@ use crate::server::layer::Config;
 #[cfg(feature = "sentry")]
 use crate::server::policy::SentryPrecedence;
 use crate::server::policy::{RequestHead, Trust};
-use crate::server::{Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer};
+use crate::server::{
+    Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer, Unlinked,
+};
+#[cfg(feature = "sentry")]
 use crate::traceparent::TraceParent;
 
 /// Middleware that continues the caller's W3C trace in a server span; made
@@ -125,50 +131,82 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let span = self.make_span.make_span(&req);
+        // Tracing off (no subscriber, or the span filtered out): no
+        // OpenTelemetry types are built for the span; the incoming context
+        // is still passed through.
+        let traced = !span.is_disabled();
+        let config = &*self.config;
 
-        // Decide what to do with the incoming context, and wire the parent
-        // before the span is entered or started.
-        let parsed = TraceContextHeaders::from_headers(req.headers());
+        // Everything is parsed once, here: the wire context is the source
+        // of truth, OpenTelemetry's types are views of it.
+        let headers = req.headers();
+        let parsed = TraceContextHeaders::from_headers(headers);
         let incoming = parsed.map(|p| p.traceparent());
-        let found = self.remote_span_context(parsed, req.headers());
-        let mut trust = None;
-        let mut trust_for =
-            || *trust.get_or_insert_with(|| self.config.trust_for(&RequestHead::of(&req)));
-        let (decision, remote) = match found {
-            Ok((sc, continued)) => match trust_for() {
-                Trust::Continue => (continued, Some(Context::new().with_remote_span_context(sc))),
+        let baggage = match config.baggage && headers.contains_key(BAGGAGE) {
+            true => Some(BaggageView::from_headers(headers)),
+            false => None,
+        };
+        let found = self.remote(parsed, headers, baggage.as_ref(), traced);
+        let has_baggage = matches!(&baggage, Some(Ok(view)) if !view.is_empty());
+        let trust = match found.is_ok() || has_baggage {
+            true => config.trust_for(&RequestHead::of(&req)),
+            false => Trust::Continue,
+        };
+        // Baggage travels with requests the policy trusts, also when they
+        // start a new trace.
+        let baggage = match trust {
+            Trust::Continue => baggage.as_ref(),
+            _ => None,
+        };
+        let random = config.random_trace_ids;
+        let (mut decision, remote) = match found {
+            Ok((sc, wire, continued)) => match trust {
+                Trust::Continue => (
+                    continued,
+                    Some(remote_context(
+                        Some((sc, wire)),
+                        baggage,
+                        random,
+                        &req,
+                        &span,
+                    )),
+                ),
                 Trust::NewRootWithLink => {
-                    let _ = span.set_parent(Context::new());
-                    span.add_link(sc);
+                    if traced {
+                        let _ = span.set_parent(Context::new());
+                        span.add_link(sc);
+                    }
                     (Decision::NotTrusted(Trust::NewRootWithLink), None)
                 }
                 trust => (Decision::NotTrusted(trust), None),
             },
-            Err(err) => (Decision::NewTrace(err), None),
+            Err(err) => {
+                let remote =
+                    has_baggage.then(|| remote_context(None, baggage, random, &req, &span));
+                (Decision::NewTrace(err), remote)
+            }
         };
-        // Baggage travels with requests the policy trusts.
-        let remote = match self.config.baggage && req.headers().contains_key(BAGGAGE) {
-            true if trust_for() == Trust::Continue => {
-                match BaggageView::from_headers(req.headers()) {
-                    Ok(view) if !view.is_empty() => {
-                        Some(view.attach_to(&remote.unwrap_or_default()))
-                    }
-                    Ok(_) => remote,
-                    Err(err) => {
-                        tracing::debug!(
-                            target: "tower_trace_context",
-                            parent: &span,
-                            reason = err.as_str(),
-                            "incoming baggage dropped: {err}"
-                        );
-                        remote
-                    }
+        match (&remote, traced) {
+            (Some(remote), true) => {
+                if let Err(SetParentError::LayerNotFound) = span.set_parent(remote.clone()) {
+                    decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
                 }
             }
-            _ => remote,
-        };
-        if let Some(remote) = &remote {
-            let _ = span.set_parent(remote.clone());
+            (Some(_), false) => decision = unlinked(decision, Unlinked::SpanDisabled),
+            (None, true) if random => {
+                // Mark traces started under this span as random-id ones.
+                let parent = match Span::current().context() {
+                    cx if cx.has_active_span() => cx,
+                    _ => Context::current(),
+                };
+                let marked = WireContext {
+                    random_trace_ids: true,
+                    ..WireContext::default()
+                }
+                .merge_into(&parent);
+                let _ = span.set_parent(marked);
+            }
+            (None, _) => {}
         }
         match decision {
             Decision::NotTrusted(trust) => tracing::debug!(
@@ -190,8 +228,15 @@ where
         // with the span filtered out) it is invalid: then the incoming
         // context is passed through unchanged to code that reads the current
         // OpenTelemetry context, and no server-timing is written.
-        let server_cx = span.context();
+        let server_cx = match traced {
+            true => span.context(),
+            false => Context::new(),
+        };
         let server_span = server_cx.span().span_context().is_valid();
+        if traced && !server_span {
+            warn_no_opentelemetry_layer();
+            decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
+        }
         let otel = server_span.then(|| server_cx.clone());
         let (cx, attach) = match (server_span, remote) {
             (true, _) => (server_cx, None),
@@ -199,22 +244,20 @@ where
             (false, None) => (Context::new(), None),
         };
 
-        let server_timing = match (&self.config.server_timing, server_span) {
-            (Some(name), true) => {
-                TraceParent::from_span_context(cx.span().span_context()).map(|tp| name.entry(&tp))
-            }
-            _ => None,
-        };
         let trace = RequestTrace {
             cx,
             incoming,
             decision,
             server_span,
             #[cfg(feature = "sentry")]
-            sentry: self.config.sentry.clone(),
+            sentry: config.sentry.clone(),
+        };
+        let server_timing = match (&config.server_timing, server_span) {
+            (Some(name), true) => trace.traceparent().map(|tp| name.entry(&tp)),
+            _ => None,
         };
         #[cfg(feature = "sentry")]
-        let sentry_timing = match &self.config.sentry {
+        let sentry_timing = match &config.sentry {
             Some(support) if support.server_timing => sentry_server_timing(&trace),
             _ => Vec::new(),
         };
@@ -239,27 +282,115 @@ where
     }
 }
 
+/// Logs, once per process, that the server span has no OpenTelemetry
+/// context: the subscriber has no tracing-opentelemetry layer of the
+/// version this crate uses (or that layer filters the span out).
+fn warn_no_opentelemetry_layer() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            "the server span has no OpenTelemetry context, so traces are not continued and no \
+             server-timing is written: the tracing subscriber has no tracing-opentelemetry layer of \
+             the version tower-trace-context uses (tracing-opentelemetry {}, \
+             opentelemetry {}), or that layer filters the span out; align the versions, \
+             e.g. through the re-exports tower_trace_context::opentelemetry and \
+             tower_trace_context::tracing_opentelemetry (logged once)",
+            crate::TRACING_OPENTELEMETRY_VERSION,
+            crate::OPENTELEMETRY_VERSION,
+        );
+    }
+}
+
+/// A continued decision turned into "passed through" when there is no
+/// server span; other decisions stay.
+fn unlinked(decision: Decision, why: Unlinked) -> Decision {
+    match decision {
+        Decision::Continued => Decision::PassedThrough(why),
+        #[cfg(feature = "sentry")]
+        Decision::ContinuedFromSentryTrace => Decision::PassedThrough(why),
+        other => other,
+    }
+}
+
+/// The context a trusted request continues: the remote span context and the
+/// wire context it came from (when there is one), and its baggage.
+fn remote_context<B>(
+    remote: Option<(SpanContext, Option<WireTrace>)>,
+    baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
+    random_trace_ids: bool,
+    req: &Request<B>,
+    span: &Span,
+) -> Context {
+    let (cx, trace) = match remote {
+        Some((sc, trace)) => (Context::new().with_remote_span_context(sc), trace),
+        None => (Context::new(), None),
+    };
+    let (cx, baggage) = match baggage {
+        Some(Ok(view)) if !view.is_empty() => match view.wire(single(req.headers(), &BAGGAGE)) {
+            Some(mut wire) => (wire.attach(&cx, view.to_baggage()), Some(wire)),
+            None => (cx, None),
+        },
+        Some(Err(err)) => {
+            tracing::debug!(
+                target: "tower_trace_context",
+                parent: span,
+                reason = err.as_str(),
+                "incoming baggage dropped: {err}"
+            );
+            (cx, None)
+        }
+        _ => (cx, None),
+    };
+    match trace.is_some() || baggage.is_some() || random_trace_ids {
+        true => cx.with_value(WireContext {
+            trace,
+            baggage,
+            random_trace_ids,
+        }),
+        false => cx,
+    }
+}
+
 impl<S, M> TraceContext<S, M> {
-    /// The remote span context to continue and how it was found, or why
-    /// there is none.
-    fn remote_span_context(
+    /// The remote span context to continue, its wire context and how it
+    /// was found, or why there is none. The span context's `TraceState` is
+    /// built only when `convert` (a span will read it).
+    fn remote(
         &self,
         parsed: Result<TraceContextHeaders<'_>, ParseError>,
         headers: &HeaderMap,
-    ) -> Result<(SpanContext, Decision), ParseError> {
-        let w3c = parsed.map(|p| (p.span_context(), Decision::Continued));
+        baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
+        convert: bool,
+    ) -> Result<(SpanContext, Option<WireTrace>, Decision), ParseError> {
+        let w3c = parsed.map(|p| {
+            let always = self.config.random_trace_ids;
+            let wire = p.wire(single(headers, &TRACESTATE), convert, always);
+            (p.remote_span_context(convert), wire, Decision::Continued)
+        });
         #[cfg(feature = "sentry")]
         if let Some(support) = &self.config.sentry {
             let sentry = || {
                 let st = SentryTrace::from_headers(headers).ok()?;
                 let deferred = match st.sampled() {
                     Some(_) => support.deferred_sampled,
-                    None => sentry_sampled_baggage(headers).unwrap_or(support.deferred_sampled),
+                    None => baggage
+                        .and_then(|b| b.as_ref().ok())
+                        .and_then(sentry_sampled_baggage)
+                        .unwrap_or(support.deferred_sampled),
                 };
-                Some((
-                    st.span_context(deferred),
-                    Decision::ContinuedFromSentryTrace,
-                ))
+                let sc = st.span_context(deferred);
+                // `sentry-trace` has no `random` flag: a wire context is only
+                // needed to tell this trace from new ones.
+                let wire = match self.config.random_trace_ids {
+                    true => TraceParent::from_span_context(&sc).map(|traceparent| WireTrace {
+                        traceparent,
+                        tracestate: None,
+                        converted: convert,
+                    }),
+                    false => None,
+                };
+                Some((sc, wire, Decision::ContinuedFromSentryTrace))
             };
             return match (support.precedence, w3c) {
                 (SentryPrecedence::TraceparentFirst, Ok(found)) => Ok(found),
@@ -268,7 +399,7 @@ impl<S, M> TraceContext<S, M> {
             };
         }
         #[cfg(not(feature = "sentry"))]
-        let _ = headers;
+        let _ = baggage;
         w3c
     }
 }
@@ -276,8 +407,7 @@ impl<S, M> TraceContext<S, M> {
 /// `sentry-sampled` from the incoming baggage (Sentry's dynamic sampling
 /// context), for a `sentry-trace` that defers the decision.
 #[cfg(feature = "sentry")]
-fn sentry_sampled_baggage(headers: &HeaderMap) -> Option<bool> {
-    let view = BaggageView::from_headers(headers).ok()?;
+fn sentry_sampled_baggage(view: &BaggageView<'_>) -> Option<bool> {
     match view.get("sentry-sampled")?.value() {
         "true" => Some(true),
         "false" => Some(false),

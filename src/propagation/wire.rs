@@ -1,0 +1,240 @@
+//! The wire context: what a request brought, as validated on the wire,
+//! carried in the OpenTelemetry `Context` next to the remote span context.
+//! Outgoing injection starts from it; OpenTelemetry's `TraceState` and
+//! `Baggage` are views of it that the application may have changed.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::Context;
+use opentelemetry::baggage::Baggage;
+use opentelemetry::trace::{TraceId, TraceState};
+
+use crate::baggage::BaggageView;
+use crate::lines::Lines;
+use crate::traceparent::TraceParent;
+use crate::tracestate::{MAX_MEMBERS, TraceStateView, encode_members};
+
+use super::otel_accepts_key;
+
+/// The incoming trace context of a request (a `Context` value).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WireContext {
+    pub(crate) trace: Option<WireTrace>,
+    pub(crate) baggage: Option<WireBaggage>,
+    /// Traces started under this context have random trace ids (the
+    /// `random` flag is set on them).
+    pub(crate) random_trace_ids: bool,
+}
+
+/// The incoming `traceparent` and `tracestate`.
+#[derive(Clone, Debug)]
+pub(crate) struct WireTrace {
+    pub(crate) traceparent: TraceParent,
+    pub(crate) tracestate: Option<WireTraceState>,
+    /// Whether the remote span context's `TraceState` was built from
+    /// `tracestate` (when it was not, an empty `TraceState` means
+    /// "unchanged").
+    pub(crate) converted: bool,
+}
+
+/// A validated `tracestate`, its fields joined with `,`.
+#[derive(Clone, Debug)]
+pub(crate) struct WireTraceState {
+    value: HeaderValue,
+    members: u8,
+    duplicates: u32,
+    /// The value is already what encoding its members would write (no OWS,
+    /// no empty members, no duplicate keys).
+    canonical: bool,
+    /// Some member has a key OpenTelemetry's `TraceState` refuses.
+    pub(crate) lossy: bool,
+}
+
+impl WireTraceState {
+    /// Keeps a validated, non-empty view; `headers` is where it came from
+    /// (a single field is kept without copying).
+    pub(crate) fn new(view: &TraceStateView<'_>, single: Option<&HeaderValue>) -> Option<Self> {
+        if view.is_empty() {
+            return None;
+        }
+        let value = match (view.lines, single) {
+            (Lines::One(_), Some(value)) => value.clone(),
+            (lines, _) => join(lines)?,
+        };
+        let this = Self {
+            value,
+            members: view.members,
+            duplicates: view.duplicates,
+            canonical: false,
+            lossy: false,
+        };
+        let (mut sum, mut n, mut lossy) = (0, 0, false);
+        for (k, v) in this.view().iter() {
+            sum += k.len() + 1 + v.len();
+            n += 1;
+            lossy |= !otel_accepts_key(k);
+        }
+        let canonical = this.duplicates == 0 && sum + n - 1 == this.value.len();
+        Some(Self {
+            canonical,
+            lossy,
+            ..this
+        })
+    }
+
+    /// The members, as validated.
+    pub(crate) fn view(&self) -> TraceStateView<'_> {
+        TraceStateView {
+            lines: Lines::One(self.value.as_bytes()),
+            members: self.members,
+            duplicates: self.duplicates,
+        }
+    }
+
+    /// The value to send when nothing changed: the value as received when
+    /// it is canonical and within `limit`, else its members re-encoded.
+    fn unchanged(&self, limit: usize) -> Option<HeaderValue> {
+        if self.canonical && self.value.len() <= limit {
+            return Some(self.value.clone());
+        }
+        let view = self.view();
+        encode_members(|| view.iter(), limit)
+    }
+}
+
+/// The incoming `baggage`, and the OpenTelemetry `Baggage` built from it.
+#[derive(Clone, Debug)]
+pub(crate) struct WireBaggage {
+    /// The fields joined with `,`.
+    pub(crate) value: HeaderValue,
+    /// The context the converted `Baggage` was put in: kept alive so that
+    /// the `Baggage`'s address names it (an identity check tells that
+    /// nobody replaced it).
+    origin: Option<Context>,
+}
+
+impl WireBaggage {
+    pub(crate) fn new(view: &BaggageView<'_>, single: Option<&HeaderValue>) -> Option<Self> {
+        let value = match (view.lines, single) {
+            (Lines::One(_), Some(value)) => value.clone(),
+            (lines, _) => join(lines)?,
+        };
+        Some(Self {
+            value,
+            origin: None,
+        })
+    }
+
+    /// `cx` with `baggage` added, remembered as the one converted from this
+    /// value.
+    pub(crate) fn attach(&mut self, cx: &Context, baggage: Baggage) -> Context {
+        use opentelemetry::baggage::BaggageExt;
+        let cx = cx.with_baggage(baggage);
+        self.origin = Some(cx.clone());
+        cx
+    }
+
+    /// Whether `baggage` (from a context carrying this wire context) is the
+    /// one converted from the incoming value: the same object, not an equal
+    /// one.
+    pub(crate) fn is_converted(&self, baggage: &Baggage) -> bool {
+        use opentelemetry::baggage::BaggageExt;
+        self.origin
+            .as_ref()
+            .is_some_and(|origin| std::ptr::eq(origin.baggage(), baggage))
+    }
+}
+
+/// The fields of `lines` as one value, joined with `,`.
+fn join(lines: Lines<'_>) -> Option<HeaderValue> {
+    let mut joined = Vec::new();
+    for line in lines.iter() {
+        if !joined.is_empty() {
+            joined.push(b',');
+        }
+        joined.extend_from_slice(line);
+    }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)).ok()
+}
+
+/// The only field named `name`, when there is exactly one.
+pub(crate) fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
+    let mut fields = headers.get_all(name).iter();
+    match (fields.next(), fields.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
+impl WireContext {
+    /// The incoming trace of `cx` when `trace_id` continues it.
+    pub(crate) fn trace_of(cx: &Context, trace_id: TraceId) -> Option<&WireTrace> {
+        let trace = cx.get::<WireContext>()?.trace.as_ref()?;
+        (trace.traceparent.trace_id() == trace_id).then_some(trace)
+    }
+
+    /// `cx` with this wire context, keeping parts of one already there that
+    /// this one does not set.
+    pub(crate) fn merge_into(mut self, cx: &Context) -> Context {
+        if let Some(old) = cx.get::<WireContext>() {
+            if self.trace.is_none() {
+                self.trace = old.trace.clone();
+            }
+            if self.baggage.is_none() {
+                self.baggage = old.baggage.clone();
+            }
+            self.random_trace_ids |= old.random_trace_ids;
+        }
+        cx.with_value(self)
+    }
+}
+
+impl WireTrace {
+    /// The `tracestate` to send with a span of this trace whose
+    /// OpenTelemetry `TraceState` is `current`: the incoming members as
+    /// received when `current` is what was converted from them; otherwise
+    /// the application's changes (inserted or updated keys on the left,
+    /// deleted keys gone) applied to the incoming list, keeping members
+    /// OpenTelemetry could not hold in their places. At most 32 members
+    /// (right-most dropped), then truncated to `limit`.
+    pub(crate) fn tracestate(&self, current: &TraceState, limit: usize) -> Option<HeaderValue> {
+        let Some(incoming) = &self.tracestate else {
+            return encode_members(|| current.into_iter(), limit);
+        };
+        let view = incoming.view();
+        let converted = || {
+            view.iter()
+                .filter(|(k, _)| self.converted && otel_accepts_key(k))
+        };
+        if current.into_iter().eq(converted()) {
+            return incoming.unchanged(limit);
+        }
+        // Changed: members of `current` that the conversion did not produce
+        // with that value, in their order (OpenTelemetry puts them left).
+        let mut merged: [(&str, &str); 2 * MAX_MEMBERS] = [("", ""); 2 * MAX_MEMBERS];
+        let mut n = 0;
+        for (k, v) in current {
+            if n == MAX_MEMBERS {
+                break;
+            }
+            if !converted().any(|member| member == (k, v)) {
+                merged[n] = (k, v);
+                n += 1;
+            }
+        }
+        let changed = n;
+        for (k, v) in view.iter() {
+            if merged[..changed].iter().any(|(key, _)| *key == k) {
+                continue; // updated: moved left
+            }
+            let representable = self.converted && otel_accepts_key(k);
+            // A converted member stays unless the application deleted it;
+            // one OpenTelemetry could not hold (or never saw) stays.
+            if !representable || current.get(k).is_some() {
+                merged[n] = (k, v);
+                n += 1;
+            }
+        }
+        let n = n.min(MAX_MEMBERS);
+        encode_members(|| merged[..n].iter().copied(), limit)
+    }
+}
