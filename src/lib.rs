@@ -119,6 +119,22 @@ pub(crate) const OPENTELEMETRY_VERSION: &str = "0.33";
 /// The `tracing-opentelemetry` version this crate is built with.
 pub(crate) const TRACING_OPENTELEMETRY_VERSION: &str = "0.34";
 
+pub use tracestate::{
+    DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
+};
+
+/// The README's code blocks, compiled and run as doc tests so they stay true
+/// (`cargo test --all-features`).
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "html",
+    feature = "reqwest-middleware",
+    feature = "sentry"
+))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     /// The versions the warning names are the ones Cargo.toml builds with.
@@ -143,18 +159,3 @@ mod tests {
         );
     }
 }
-pub use tracestate::{
-    DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
-};
-
-/// The README's code blocks, compiled and run as doc tests so they stay true
-/// (`cargo test --all-features`).
-#[cfg(all(
-    doctest,
-    feature = "axum",
-    feature = "html",
-    feature = "reqwest-middleware",
-    feature = "sentry"
-))]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

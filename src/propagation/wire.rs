@@ -208,28 +208,41 @@ impl WireTrace {
         if current.into_iter().eq(converted()) {
             return incoming.unchanged(limit);
         }
-        // Changed: members of `current` that the conversion did not produce
-        // with that value, in their order (OpenTelemetry puts them left).
-        let mut merged: [(&str, &str); 2 * MAX_MEMBERS] = [("", ""); 2 * MAX_MEMBERS];
-        let mut n = 0;
-        for (k, v) in current {
-            if n == MAX_MEMBERS {
-                break;
-            }
-            if !converted().any(|member| member == (k, v)) {
-                merged[n] = (k, v);
-                n += 1;
+        // The members of `current` that kept their value and their order
+        // relative to each other are its longest suffix found, in order, in
+        // the converted list; the members before it were inserted, updated
+        // or moved by the application (OpenTelemetry puts them left).
+        let mut held: [(&str, &str); MAX_MEMBERS] = [("", ""); MAX_MEMBERS];
+        let mut held_len = 0;
+        for (slot, member) in held.iter_mut().zip(converted()) {
+            *slot = member;
+            held_len += 1;
+        }
+        let mut now: [(&str, &str); MAX_MEMBERS] = [("", ""); MAX_MEMBERS];
+        let mut now_len = 0;
+        for (slot, member) in now.iter_mut().zip(current) {
+            *slot = member;
+            now_len += 1;
+        }
+        let mut changed = now_len;
+        let mut j = held_len;
+        while changed > 0 {
+            match held[..j].iter().rposition(|m| *m == now[changed - 1]) {
+                Some(p) => (j, changed) = (p, changed - 1),
+                None => break,
             }
         }
-        let changed = n;
+        let mut merged: [(&str, &str); 2 * MAX_MEMBERS] = [("", ""); 2 * MAX_MEMBERS];
+        merged[..changed].copy_from_slice(&now[..changed]);
+        let mut n = changed;
         for (k, v) in view.iter() {
-            if merged[..changed].iter().any(|(key, _)| *key == k) {
-                continue; // updated: moved left
+            if now[..changed].iter().any(|(key, _)| *key == k) {
+                continue; // changed: moved left
             }
             let representable = self.converted && otel_accepts_key(k);
             // A converted member stays unless the application deleted it;
             // one OpenTelemetry could not hold (or never saw) stays.
-            if !representable || current.get(k).is_some() {
+            if !representable || now[changed..now_len].iter().any(|(key, _)| *key == k) {
                 merged[n] = (k, v);
                 n += 1;
             }

@@ -22,7 +22,7 @@ pub(crate) fn install() -> Otel {
     install_with(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
 }
 
-pub(crate) fn install_with(sampler: Sampler) -> Otel {
+pub(crate) fn install_with(sampler: impl opentelemetry_sdk::trace::ShouldSample + 'static) -> Otel {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
