@@ -33,6 +33,13 @@ use crate::error::BaggageError;
 use crate::headers::BAGGAGE_FIELD;
 use crate::lines::{LineIter, Lines};
 
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread validated a `baggage` (tests check that a
+    /// request's baggage is parsed once).
+    pub(crate) static VALIDATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// At most this many list members (W3C Baggage §3.3, limits).
 pub const MAX_BAGGAGE_MEMBERS: usize = 64;
 /// At most this many bytes in the combined `baggage` value (W3C Baggage
@@ -278,6 +285,8 @@ impl<'a> BaggageView<'a> {
     }
 
     fn validate(lines: Lines<'a>) -> Result<Self, BaggageError> {
+        #[cfg(test)]
+        VALIDATIONS.with(|n| n.set(n.get() + 1));
         // The size limit first: it also bounds the work below.
         let mut bytes = 0usize;
         for (n, line) in lines.iter().enumerate() {

@@ -252,3 +252,143 @@ mod sentry_trace {
         }
     }
 }
+
+/// Extract then inject reproduces any valid input byte for byte, after the
+/// documented normalisations: `traceparent` as version `00` with the known
+/// flags; `tracestate` without OWS or empty members, the first of duplicate
+/// keys, fields joined with `,`; `baggage` exactly as received (fields
+/// joined with `,`). Keys OpenTelemetry's `TraceState` refuses included.
+mod lossless {
+    use std::collections::HashMap;
+
+    use http::{HeaderMap, HeaderValue};
+    use opentelemetry::Context;
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    use opentelemetry_http::HeaderExtractor;
+    use proptest::prelude::*;
+    use tower_trace_context::{
+        BAGGAGE, BaggagePropagator, TRACEPARENT, TRACESTATE, TraceContextPropagator,
+        extract_baggage, extract_with_context, inject, inject_baggage,
+    };
+
+    /// Level 2 keys, many with one or more `@` and long vendor parts (which
+    /// OpenTelemetry's `TraceState` refuses).
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9][a-z0-9_*/-]{0,8}",
+            "[a-z0-9][a-z0-9_*/-]{0,8}@[a-z0-9_*/@-]{0,20}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        "[ -+\\--<>-~]{0,8}[!-+\\--<>-~]"
+    }
+
+    fn ows() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just(""), Just(""), Just(" "), Just("\t ")]
+    }
+
+    fn baggage_member() -> impl Strategy<Value = String> {
+        (
+            "[A-Za-z0-9_.-]{1,8}",
+            "[A-Za-z0-9%]{0,8}",
+            ows(),
+            proptest::option::of("[a-z]{1,4}(=[a-z0-9]{1,4})?"),
+        )
+            .prop_map(|(k, v, ows, prop)| {
+                // `%` only as a valid percent-encoded octet.
+                let v = v.replace('%', "%41");
+                match prop {
+                    Some(p) => format!("{k}{ows}={ows}{v};{p}"),
+                    None => format!("{k}={v}{ows}"),
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn extract_then_inject_reproduces_the_input(
+            trace in 1u128..,
+            parent in 1u64..,
+            flags in any::<u8>(),
+            future in proptest::option::of("[0-9a-e][0-9a-f]"),
+            members in proptest::collection::vec((key(), value(), ows(), ows()), 0..12),
+            duplicate in proptest::option::of(0usize..12),
+            split in 0usize..12,
+            baggage in proptest::collection::vec(baggage_member(), 0..6),
+            baggage_split in 0usize..6,
+        ) {
+            let version = future.filter(|v| v != "00");
+            let tp = match &version {
+                Some(v) => format!("{v}-{trace:032x}-{parent:016x}-{flags:02x}-anything"),
+                None => format!("00-{trace:032x}-{parent:016x}-{flags:02x}"),
+            };
+            let mut written: Vec<String> = members
+                .iter()
+                .map(|(k, v, before, after)| format!("{before}{k}={v}{after}"))
+                .collect();
+            if let Some(at) = duplicate.filter(|&at| at < members.len()) {
+                // A repeated key with another value: the first one wins.
+                written.push(format!("{}=dup", members[at].0));
+            }
+            let mut expected: Vec<String> = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
+            for (k, v, _, _) in &members {
+                if !keys.contains(&k.as_str()) {
+                    keys.push(k);
+                    expected.push(format!("{k}={v}"));
+                }
+            }
+            let expected = expected.join(",");
+            prop_assume!(expected.len() <= 512);
+
+            let mut headers = HeaderMap::new();
+            headers.insert(TRACEPARENT, HeaderValue::from_str(&tp).unwrap());
+            let cut = split.min(written.len());
+            for field in [&written[..cut], &written[cut..]] {
+                if !field.is_empty() {
+                    headers.append(TRACESTATE, HeaderValue::from_str(&field.join(",")).unwrap());
+                }
+            }
+            let cut = baggage_split.min(baggage.len());
+            let mut baggage_fields = Vec::new();
+            for field in [&baggage[..cut], &baggage[cut..]] {
+                if !field.is_empty() {
+                    baggage_fields.push(field.join(","));
+                    headers.append(BAGGAGE, HeaderValue::from_str(&field.join(",")).unwrap());
+                }
+            }
+            let want_tp = format!("00-{trace:032x}-{parent:016x}-{:02x}", flags & 3);
+            let want_baggage = baggage_fields.join(",");
+
+            // The header-map functions.
+            let cx = extract_baggage(&extract_with_context(&Context::new(), &headers), &headers);
+            let mut out = HeaderMap::new();
+            inject(&cx, &mut out);
+            inject_baggage(&cx, &mut out);
+            prop_assert_eq!(out.get(TRACEPARENT).map(|v| v.to_str().unwrap()), Some(want_tp.as_str()));
+            prop_assert_eq!(
+                out.get(TRACESTATE).map(|v| v.to_str().unwrap()),
+                (!expected.is_empty()).then_some(expected.as_str())
+            );
+            prop_assert_eq!(
+                out.get(BAGGAGE).map(|v| v.to_str().unwrap()),
+                (!want_baggage.is_empty()).then_some(want_baggage.as_str())
+            );
+
+            // The propagators alone, as any OpenTelemetry user composes them.
+            let propagator = TextMapCompositePropagator::new(vec![
+                Box::new(TraceContextPropagator::new()),
+                Box::new(BaggagePropagator::new()),
+            ]);
+            let cx = propagator.extract(&HeaderExtractor(&headers));
+            let mut carrier = HashMap::new();
+            propagator.inject_context(&cx, &mut carrier);
+            prop_assert_eq!(carrier.get("traceparent"), Some(&want_tp));
+            prop_assert_eq!(carrier.get("tracestate"), (!expected.is_empty()).then_some(&expected));
+            prop_assert_eq!(carrier.get("baggage"), (!want_baggage.is_empty()).then_some(&want_baggage));
+        }
+    }
+}

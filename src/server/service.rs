@@ -433,3 +433,68 @@ fn sentry_server_timing(trace: &RequestTrace) -> Vec<HeaderValue> {
     }
     entries
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{HeaderMap, Request, Response};
+    use opentelemetry::trace::TracerProvider as _;
+    use tower::{ServiceExt, service_fn};
+    use tower_layer::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use crate::baggage::VALIDATIONS;
+    use crate::headers::BAGGAGE;
+    use crate::server::{RequestTrace, TraceContextLayer};
+
+    const BAGGAGE_VALUE: &str =
+        "sentry-trace_id=4bf92f3577b34da6a3ce929d0e0e4736, sentry-sampled=true,tenant=acme;p";
+
+    /// Server layer (Sentry interop on when the feature is), the handler's
+    /// outgoing injection and the Sentry Server-Timing entries: the
+    /// `baggage` is validated once for all of them.
+    #[tokio::test]
+    async fn baggage_is_parsed_once_per_request() {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let layer = TraceContextLayer::new();
+        #[cfg(feature = "sentry")]
+        let layer = layer.sentry(crate::server::SentrySupport::new());
+        let svc = layer.layer(service_fn(|req: Request<()>| async move {
+            let trace = req.extensions().get::<RequestTrace>().unwrap();
+            let mut out = HeaderMap::new();
+            crate::propagation::inject_baggage(trace.context(), &mut out);
+            Ok::<_, Infallible>(Response::new(out))
+        }));
+        for headers in [
+            [(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )],
+            [(
+                "sentry-trace",
+                "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            )],
+        ] {
+            let mut req = Request::get("/").header(BAGGAGE, BAGGAGE_VALUE);
+            for (name, value) in headers {
+                req = req.header(name, value);
+            }
+            VALIDATIONS.with(|n| n.set(0));
+            let res = svc.clone().oneshot(req.body(()).unwrap()).await.unwrap();
+            assert_eq!(VALIDATIONS.with(|n| n.get()), 1, "{headers:?}");
+            assert_eq!(res.body()[BAGGAGE], BAGGAGE_VALUE);
+            #[cfg(feature = "sentry")]
+            assert!(
+                res.headers()
+                    .get_all("server-timing")
+                    .iter()
+                    .any(|v| v.to_str().unwrap().starts_with("baggage;")),
+                "{res:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Without a tracing-opentelemetry layer of the crate's version, the server
+//! layer says so: one `WARN` per process, `RequestTrace::decision()` says
+//! the context was only passed through, no `server-timing` is written, and
+//! the incoming context still reaches outgoing calls unchanged. Real TCP on
+//! 127.0.0.1; the subscriber is a real `tracing-subscriber` registry with a
+//! layer that records events, and no OpenTelemetry layer.
+
+#[path = "support/http.rs"]
+mod http_support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::Extension;
+use axum::routing::get;
+use http::Method;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_trace_context::client::PropagateLayer;
+use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer, Unlinked};
+use tower_trace_context::{Allowlist, TRACEPARENT};
+use tracing_subscriber::layer::SubscriberExt;
+
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+const TS: &str = "rojo=00f067aa0ba902b7,foo@@bar=1,congo=t61rcWkgMzE";
+const BAGGAGE: &str = "tenant=acme, user=%41lice;pii";
+
+/// `(level, target, message)` of every event.
+type Events = Arc<Mutex<Vec<(tracing::Level, String, String)>>>;
+
+struct Record(Events);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let meta = event.metadata();
+        self.0
+            .lock()
+            .unwrap()
+            .push((*meta.level(), meta.target().to_owned(), message.0));
+    }
+}
+
+/// Server layer -> handler -> client layer -> recorder; the handler answers
+/// with the decision and whether it saw a server-span `traceparent`.
+async fn service(recorder: SocketAddr) -> SocketAddr {
+    let allow = Allowlist::builder()
+        .origin(format!("http://{recorder}"))
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new()
+        .layer(PropagateLayer::new(allow))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let handler = move |Extension(trace): Extension<RequestTrace>| {
+        let mut client = client.clone();
+        async move {
+            let req = http::Request::get(format!("http://{recorder}/next"))
+                .body(Empty::new())
+                .unwrap();
+            let res = client.ready().await.unwrap().call(req).await.unwrap();
+            let _ = res.into_body().collect().await;
+            format!("{:?} {:?}", trace.decision(), trace.traceparent())
+        }
+    };
+    let app = Router::new()
+        .route("/api", get(handler))
+        .layer(TraceContextLayer::new());
+    http_support::serve(app).await
+}
+
+/// Two requests; checks what each passed on, returns the reply bodies.
+async fn two_requests() -> Vec<String> {
+    let (recorder, seen) = http_support::recorder().await;
+    let addr = service(recorder).await;
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let reply = http_support::send(
+            Method::GET,
+            &format!("http://{addr}/api"),
+            &[
+                ("traceparent", TP),
+                ("tracestate", TS),
+                ("baggage", BAGGAGE),
+            ],
+        )
+        .await;
+        assert!(reply.status.is_success());
+        assert!(
+            reply.all("server-timing").is_empty(),
+            "no server span, no entry"
+        );
+        bodies.push(reply.body);
+    }
+    // The incoming context reached the outgoing calls unchanged.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for headers in seen.iter() {
+        assert_eq!(headers[TRACEPARENT], TP);
+        assert_eq!(headers["tracestate"], TS);
+        assert_eq!(headers["baggage"], BAGGAGE);
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn without_the_opentelemetry_layer_one_warning_and_the_decision_says_so() {
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry().with(Record(events.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let bodies = two_requests().await;
+    let want = format!(
+        "{:?} None",
+        Decision::PassedThrough(Unlinked::NoOpenTelemetryLayer)
+    );
+    assert_eq!(bodies, [want.clone(), want]);
+
+    let events = events.lock().unwrap();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, target, _)| {
+            *level == tracing::Level::WARN && target == "tower_trace_context"
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning per process: {events:?}");
+    let message = &warnings[0].2;
+    for needle in [
+        "tracing-opentelemetry 0.34",
+        "opentelemetry 0.33",
+        "tower_trace_context::opentelemetry",
+    ] {
+        assert!(message.contains(needle), "{needle:?} in {message:?}");
+    }
+}
+
+#[tokio::test]
+async fn with_tracing_off_the_context_is_passed_through_silently() {
+    // No subscriber on this thread: the span is disabled.
+    let bodies = two_requests().await;
+    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
+    assert_eq!(bodies, [want.clone(), want]);
+}
+
+#[tokio::test]
+async fn a_span_filtered_out_by_level_is_not_a_version_problem() {
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::WARN)
+        .with(Record(events.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let bodies = two_requests().await;
+    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
+    assert_eq!(bodies, [want.clone(), want]);
+    assert!(
+        events.lock().unwrap().is_empty(),
+        "{:?}",
+        events.lock().unwrap()
+    );
+}
