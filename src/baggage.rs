@@ -31,7 +31,7 @@ use http::HeaderMap;
 
 use crate::error::BaggageError;
 use crate::headers::BAGGAGE_FIELD;
-use crate::lines::{LineIter, Lines};
+use crate::lines::{LineIter, Lines, trim_ows};
 
 #[cfg(test)]
 thread_local! {
@@ -541,15 +541,4 @@ impl<'a> Iterator for BaggageIter<'a> {
             });
         }
     }
-}
-
-/// `s` without leading and trailing spaces and tabs (byte-wise: faster than
-/// `str::trim_matches` with a `char` pattern).
-#[inline]
-pub(crate) fn trim_ows(s: &str) -> &str {
-    let bytes = s.as_bytes();
-    let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !ows(b)).map_or(start, |e| e + 1);
-    s.get(start..end).unwrap_or_default()
 }

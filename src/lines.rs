@@ -8,6 +8,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 pub(crate) enum Lines<'a> {
     /// One field (or none: an empty slice).
     One(&'a [u8]),
+    /// The one field of a header map (kept so it can be passed on without
+    /// copying).
+    Field(&'a HeaderValue),
     /// Several fields named `.1` of a header map.
     Map(&'a HeaderMap, &'static HeaderName),
     /// Several fields as strings (from an OpenTelemetry `Extractor`).
@@ -34,13 +37,22 @@ impl<'a> Iterator for LineIter<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// The one field these lines are, when they are a header map's only
+    /// field.
+    pub(crate) fn field(self) -> Option<&'a HeaderValue> {
+        match self {
+            Lines::Field(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// The fields named `name` in `headers`: `None` when there are none.
     #[inline]
     pub(crate) fn of(headers: &'a HeaderMap, name: &'static HeaderName) -> Option<Self> {
         let mut fields = headers.get_all(name).iter();
         match (fields.next(), fields.next()) {
             (None, _) => None,
-            (Some(one), None) => Some(Lines::One(one.as_bytes())),
+            (Some(one), None) => Some(Lines::Field(one)),
             (Some(_), Some(_)) => Some(Lines::Map(headers, name)),
         }
     }
@@ -48,8 +60,20 @@ impl<'a> Lines<'a> {
     pub(crate) fn iter(self) -> LineIter<'a> {
         match self {
             Lines::One(line) => LineIter::One(Some(line)),
+            Lines::Field(value) => LineIter::One(Some(value.as_bytes())),
             Lines::Map(map, name) => LineIter::Map(map.get_all(name).into_iter()),
             Lines::Strs(strs) => LineIter::Strs(strs.iter()),
         }
     }
+}
+
+/// `s` without leading and trailing spaces and tabs (byte-wise: faster than
+/// `str::trim_matches` with a `char` pattern).
+#[inline]
+pub(crate) fn trim_ows(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ows(b)).map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::error::TraceStateError;
 use crate::headers::TRACESTATE_FIELD;
-use crate::lines::{LineIter, Lines};
+use crate::lines::{LineIter, Lines, trim_ows};
 
 /// At most this many list members (W3C Trace Context §3.3.1).
 pub const MAX_MEMBERS: usize = 32;
@@ -245,6 +245,10 @@ impl<'a> TraceStateView<'a> {
 
     fn validate(lines: Lines<'a>) -> Result<Self, TraceStateError> {
         let mut signatures = [0u64; MAX_MEMBERS];
+        // A 256-bit filter over the signatures: a key is compared with the
+        // earlier ones only when its bit was already set, so the duplicate
+        // check is linear in the common case (no repeated keys).
+        let mut seen = [0u64; 4];
         let mut members = 0usize;
         let mut duplicates = 0u32;
         for line in lines.iter() {
@@ -254,16 +258,21 @@ impl<'a> TraceStateView<'a> {
                     return Err(TraceStateError::TooManyMembers);
                 }
                 i = m.next;
-                let key = line.get(m.start..m.eq).unwrap_or_default();
-                for (earlier, &sig) in signatures[..members].iter().enumerate() {
-                    if sig == m.signature
-                        && duplicates & (1 << earlier) == 0
-                        && nth_key(lines, earlier) == key
-                    {
-                        duplicates |= 1 << members;
-                        break;
+                let slot = (m.signature.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
+                let (word, bit) = (slot >> 6, 1u64 << (slot & 63));
+                if seen[word] & bit != 0 {
+                    let key = line.get(m.start..m.eq).unwrap_or_default();
+                    for (earlier, &sig) in signatures[..members].iter().enumerate() {
+                        if sig == m.signature
+                            && duplicates & (1 << earlier) == 0
+                            && nth_key(lines, earlier) == key
+                        {
+                            duplicates |= 1 << members;
+                            break;
+                        }
                     }
                 }
+                seen[word] |= bit;
                 signatures[members] = m.signature;
                 members += 1;
             }
@@ -407,7 +416,7 @@ impl<'a> Iterator for Iter<'a> {
             let comma = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
             let member = self.rest.get(..comma).unwrap_or_default();
             self.rest = self.rest.get(comma + 1..).unwrap_or_default();
-            let member = member.trim_matches([' ', '\t']);
+            let member = trim_ows(member);
             if member.is_empty() {
                 continue;
             }

@@ -115,12 +115,36 @@ async fn two_requests() -> Vec<String> {
     bodies
 }
 
+/// One test, so the three subscriber set-ups never run on parallel threads
+/// (tracing shares callsite interest between threads), and the tracing-off
+/// cases run before the warning is spent.
 #[tokio::test]
-async fn without_the_opentelemetry_layer_one_warning_and_the_decision_says_so() {
+async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_so() {
+    // Tracing off: no subscriber, the span is disabled, nothing is logged.
+    let bodies = two_requests().await;
+    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
+    assert_eq!(bodies, [want.clone(), want.clone()]);
+
+    // A span filtered out by level is not a version problem either.
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::WARN)
+        .with(Record(events.clone()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let bodies = two_requests().await;
+    assert_eq!(bodies, [want.clone(), want]);
+    assert!(
+        events.lock().unwrap().is_empty(),
+        "{:?}",
+        events.lock().unwrap()
+    );
+    drop(guard);
+
+    // A subscriber without the OpenTelemetry layer: one warning for the
+    // process, and the decision says why the trace was not continued.
     let events = Events::default();
     let subscriber = tracing_subscriber::registry().with(Record(events.clone()));
     let _guard = tracing::subscriber::set_default(subscriber);
-
     let bodies = two_requests().await;
     let want = format!(
         "{:?} None",
@@ -144,29 +168,4 @@ async fn without_the_opentelemetry_layer_one_warning_and_the_decision_says_so() 
     ] {
         assert!(message.contains(needle), "{needle:?} in {message:?}");
     }
-}
-
-#[tokio::test]
-async fn with_tracing_off_the_context_is_passed_through_silently() {
-    // No subscriber on this thread: the span is disabled.
-    let bodies = two_requests().await;
-    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
-    assert_eq!(bodies, [want.clone(), want]);
-}
-
-#[tokio::test]
-async fn a_span_filtered_out_by_level_is_not_a_version_problem() {
-    let events = Events::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::filter::LevelFilter::WARN)
-        .with(Record(events.clone()));
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let bodies = two_requests().await;
-    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
-    assert_eq!(bodies, [want.clone(), want]);
-    assert!(
-        events.lock().unwrap().is_empty(),
-        "{:?}",
-        events.lock().unwrap()
-    );
 }

@@ -24,18 +24,18 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 
 use crate::baggage::{
     BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, PLAIN, TCHAR, class, properties_end,
-    trim_ows,
 };
 use crate::context::TraceContextHeaders;
 use crate::error::ParseError;
 use crate::headers::{BAGGAGE, TRACEPARENT, TRACESTATE};
+use crate::lines::trim_ows;
 use crate::traceparent::TraceParent;
 use crate::tracestate::{
     DEFAULT_TRACESTATE_LIMIT, MAX_MEMBERS, OwnedTraceState, TraceStateView, encode_members,
     valid_key, valid_value,
 };
 
-pub(crate) use wire::{WireBaggage, WireContext, WireTrace, WireTraceState, single};
+pub(crate) use wire::{WireBaggage, WireContext, WireTrace, WireTraceState};
 
 /// Whether OpenTelemetry 0.33's `TraceState` accepts `key`, a key already
 /// valid under the Level 2 grammar: at most one `@`, at most 13 characters
@@ -89,50 +89,45 @@ impl<'a> TraceContextHeaders<'a> {
     /// ```
     #[must_use]
     pub fn span_context(&self) -> SpanContext {
-        self.remote_span_context(true)
+        self.remote(true, false).0
     }
 
-    /// The remote span context; its `TraceState` left empty unless
-    /// `convert` (the wire context keeps the members either way).
-    pub(crate) fn remote_span_context(&self, convert: bool) -> SpanContext {
+    /// The remote span context and, when OpenTelemetry's span context does
+    /// not hold all of it, the wire context: a `random` flag (which the
+    /// SDK's child spans may drop), `tracestate` members its `TraceState`
+    /// refuses, or a `tracestate` not `convert`ed (then the `TraceState` is
+    /// left empty). With `always`, the wire context is made anyway (to tell
+    /// a continued trace from one started here when new traces get the
+    /// `random` flag).
+    pub(crate) fn remote(&self, convert: bool, always: bool) -> (SpanContext, Option<WireTrace>) {
         let tp = self.traceparent();
-        let state = match convert {
-            true => self.tracestate().to_trace_state(),
+        let tracestate = self.tracestate();
+        let mut lossy = !convert;
+        let state = match convert && !tracestate.is_empty() {
+            true => TraceState::from_key_value(tracestate.iter().filter(|(k, _)| {
+                let accepted = otel_accepts_key(k);
+                lossy |= !accepted;
+                accepted
+            }))
+            .unwrap_or_default(),
             false => TraceState::NONE,
         };
-        SpanContext::new(tp.trace_id(), tp.parent_id(), tp.trace_flags(), true, state)
-    }
-
-    /// The wire context of these headers (`single`: the `tracestate` field
-    /// when there is exactly one), or `None` when OpenTelemetry's span
-    /// context holds all of it: no `random` flag, and a `tracestate` that
-    /// was `converted` in full (or none).
-    /// With `always`, the wire context is made anyway (to tell a continued
-    /// trace from one started here when new traces get the `random` flag).
-    pub(crate) fn wire(
-        &self,
-        single: Option<&HeaderValue>,
-        converted: bool,
-        always: bool,
-    ) -> Option<WireTrace> {
-        let tracestate = WireTraceState::new(self.tracestate(), single);
-        let needed = always
-            || self.traceparent().is_random()
-            || tracestate
-                .as_ref()
-                .is_some_and(|state| !converted || state.lossy);
-        needed.then(|| WireTrace {
-            traceparent: self.traceparent(),
-            tracestate,
-            converted,
-        })
+        let needed = always || tp.is_random() || (lossy && !tracestate.is_empty());
+        let wire = needed.then(|| WireTrace {
+            traceparent: tp,
+            tracestate: WireTraceState::new(tracestate),
+            converted: convert,
+        });
+        let sc = SpanContext::new(tp.trace_id(), tp.parent_id(), tp.trace_flags(), true, state);
+        (sc, wire)
     }
 
     /// `cx` with the remote span context and, when it says more, the wire
     /// context of these headers.
-    fn attach_to(&self, cx: &Context, single: Option<&HeaderValue>, always: bool) -> Context {
-        let cx = cx.with_remote_span_context(self.span_context());
-        match self.wire(single, true, always) {
+    fn attach_to(&self, cx: &Context, always: bool) -> Context {
+        let (sc, wire) = self.remote(true, always);
+        let cx = cx.with_remote_span_context(sc);
+        match wire {
             Some(trace) => WireContext {
                 trace: Some(trace),
                 ..WireContext::default()
@@ -328,7 +323,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 #[must_use]
 pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     match TraceContextHeaders::from_headers(headers) {
-        Ok(parsed) => parsed.attach_to(cx, single(headers, &TRACESTATE), false),
+        Ok(parsed) => parsed.attach_to(cx, false),
         Err(_) => cx.clone(),
     }
 }
@@ -532,7 +527,7 @@ impl TextMapPropagator for TraceContextPropagator {
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
         let fields = extractor.get_all(TRACESTATE.as_str()).unwrap_or_default();
         match parse_extractor(extractor, &fields) {
-            Ok(parsed) => parsed.attach_to(cx, None, self.random_trace_ids),
+            Ok(parsed) => parsed.attach_to(cx, self.random_trace_ids),
             Err(_) => cx.clone(),
         }
     }
@@ -631,15 +626,14 @@ fn valid_properties(s: &str) -> bool {
 }
 
 impl BaggageView<'_> {
-    /// `cx` with this baggage converted, and the wire value it came from
-    /// (`single`: the field, when there is exactly one).
-    pub(crate) fn wire(&self, single: Option<&HeaderValue>) -> Option<WireBaggage> {
-        WireBaggage::new(self, single)
+    /// The wire value of this baggage, to keep next to the converted one.
+    pub(crate) fn wire(&self) -> Option<WireBaggage> {
+        WireBaggage::new(self)
     }
 
     /// `cx` with this baggage, and the value it came from kept next to it.
-    fn attach_to(&self, cx: &Context, single: Option<&HeaderValue>) -> Context {
-        let Some(mut wire) = self.wire(single) else {
+    fn attach_to(&self, cx: &Context) -> Context {
+        let Some(mut wire) = self.wire() else {
             return cx.with_baggage(self.to_baggage());
         };
         let cx = wire.attach(cx, self.to_baggage());
@@ -681,7 +675,7 @@ pub(crate) fn baggage_value(cx: &Context) -> Option<HeaderValue> {
 #[must_use]
 pub fn extract_baggage(cx: &Context, headers: &HeaderMap) -> Context {
     match BaggageView::from_headers(headers) {
-        Ok(view) if !view.is_empty() => view.attach_to(cx, single(headers, &BAGGAGE)),
+        Ok(view) if !view.is_empty() => view.attach_to(cx),
         _ => cx.clone(),
     }
 }
@@ -756,7 +750,7 @@ impl TextMapPropagator for BaggagePropagator {
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
         let fields = extractor.get_all(BAGGAGE.as_str()).unwrap_or_default();
         match BaggageView::from_fields(&fields) {
-            Ok(view) if !view.is_empty() => view.attach_to(cx, None),
+            Ok(view) if !view.is_empty() => view.attach_to(cx),
             _ => cx.clone(),
         }
     }

@@ -3,7 +3,7 @@
 //! Outgoing injection starts from it; OpenTelemetry's `TraceState` and
 //! `Baggage` are views of it that the application may have changed.
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderValue;
 use opentelemetry::Context;
 use opentelemetry::baggage::Baggage;
 use opentelemetry::trace::{TraceId, TraceState};
@@ -45,40 +45,30 @@ pub(crate) struct WireTraceState {
     /// The value is already what encoding its members would write (no OWS,
     /// no empty members, no duplicate keys).
     canonical: bool,
-    /// Some member has a key OpenTelemetry's `TraceState` refuses.
-    pub(crate) lossy: bool,
 }
 
 impl WireTraceState {
-    /// Keeps a validated, non-empty view; `headers` is where it came from
-    /// (a single field is kept without copying).
-    pub(crate) fn new(view: &TraceStateView<'_>, single: Option<&HeaderValue>) -> Option<Self> {
+    /// Keeps a validated, non-empty view (a single header field without
+    /// copying its bytes).
+    pub(crate) fn new(view: &TraceStateView<'_>) -> Option<Self> {
         if view.is_empty() {
             return None;
         }
-        let value = match (view.lines, single) {
-            (Lines::One(_), Some(value)) => value.clone(),
-            (lines, _) => join(lines)?,
+        let value = match view.lines.field() {
+            Some(value) => value.clone(),
+            None => join(view.lines)?,
         };
         let this = Self {
             value,
             members: view.members,
             duplicates: view.duplicates,
             canonical: false,
-            lossy: false,
         };
-        let (mut sum, mut n, mut lossy) = (0, 0, false);
-        for (k, v) in this.view().iter() {
-            sum += k.len() + 1 + v.len();
-            n += 1;
-            lossy |= !otel_accepts_key(k);
-        }
+        let (sum, n) = this.view().iter().fold((0, 0), |(sum, n), (k, v)| {
+            (sum + k.len() + 1 + v.len(), n + 1)
+        });
         let canonical = this.duplicates == 0 && sum + n - 1 == this.value.len();
-        Some(Self {
-            canonical,
-            lossy,
-            ..this
-        })
+        Some(Self { canonical, ..this })
     }
 
     /// The members, as validated.
@@ -113,10 +103,10 @@ pub(crate) struct WireBaggage {
 }
 
 impl WireBaggage {
-    pub(crate) fn new(view: &BaggageView<'_>, single: Option<&HeaderValue>) -> Option<Self> {
-        let value = match (view.lines, single) {
-            (Lines::One(_), Some(value)) => value.clone(),
-            (lines, _) => join(lines)?,
+    pub(crate) fn new(view: &BaggageView<'_>) -> Option<Self> {
+        let value = match view.lines.field() {
+            Some(value) => value.clone(),
+            None => join(view.lines)?,
         };
         Some(Self {
             value,
@@ -154,15 +144,6 @@ fn join(lines: Lines<'_>) -> Option<HeaderValue> {
         joined.extend_from_slice(line);
     }
     HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)).ok()
-}
-
-/// The only field named `name`, when there is exactly one.
-pub(crate) fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
-    let mut fields = headers.get_all(name).iter();
-    match (fields.next(), fields.next()) {
-        (Some(one), None) => Some(one),
-        _ => None,
-    }
 }
 
 impl WireContext {

@@ -76,6 +76,11 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
 
 impl<B> MakeSpan<B> for DefaultMakeSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
+        // Tracing off at this level: the span would be disabled anyway, so
+        // skip building its name.
+        if !tracing::level_enabled!(tracing::Level::INFO) {
+            return Span::none();
+        }
         // Every field is given at creation: a later `record` costs a second
         // trip through the subscriber.
         let method = request.method().as_str();

@@ -13,13 +13,14 @@ use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tower_service::Service;
 use tracing::Span;
+use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
 use crate::baggage::BaggageView;
 use crate::context::TraceContextHeaders;
 use crate::error::{BaggageError, ParseError};
-use crate::headers::{BAGGAGE, TRACESTATE};
-use crate::propagation::{WireContext, WireTrace, single};
+use crate::headers::BAGGAGE;
+use crate::propagation::{WireContext, WireTrace};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 use crate::server::future::{ResponseFuture, ResponseState};
@@ -134,7 +135,10 @@ where
         // Tracing off (no subscriber, or the span filtered out): no
         // OpenTelemetry types are built for the span; the incoming context
         // is still passed through.
-        let traced = !span.is_disabled();
+        let traced = !span.is_disabled()
+            && span
+                .with_subscriber(|(_, dispatch)| !dispatch.is::<NoSubscriber>())
+                .unwrap_or(false);
         let config = &*self.config;
 
         // Everything is parsed once, here: the wire context is the source
@@ -163,13 +167,7 @@ where
             Ok((sc, wire, continued)) => match trust {
                 Trust::Continue => (
                     continued,
-                    Some(remote_context(
-                        Some((sc, wire)),
-                        baggage,
-                        random,
-                        &req,
-                        &span,
-                    )),
+                    Some(remote_context(Some((sc, wire)), baggage, random, &span)),
                 ),
                 Trust::NewRootWithLink => {
                     if traced {
@@ -181,8 +179,7 @@ where
                 trust => (Decision::NotTrusted(trust), None),
             },
             Err(err) => {
-                let remote =
-                    has_baggage.then(|| remote_context(None, baggage, random, &req, &span));
+                let remote = has_baggage.then(|| remote_context(None, baggage, random, &span));
                 (Decision::NewTrace(err), remote)
             }
         };
@@ -315,11 +312,10 @@ fn unlinked(decision: Decision, why: Unlinked) -> Decision {
 
 /// The context a trusted request continues: the remote span context and the
 /// wire context it came from (when there is one), and its baggage.
-fn remote_context<B>(
+fn remote_context(
     remote: Option<(SpanContext, Option<WireTrace>)>,
     baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
     random_trace_ids: bool,
-    req: &Request<B>,
     span: &Span,
 ) -> Context {
     let (cx, trace) = match remote {
@@ -327,7 +323,7 @@ fn remote_context<B>(
         None => (Context::new(), None),
     };
     let (cx, baggage) = match baggage {
-        Some(Ok(view)) if !view.is_empty() => match view.wire(single(req.headers(), &BAGGAGE)) {
+        Some(Ok(view)) if !view.is_empty() => match view.wire() {
             Some(mut wire) => (wire.attach(&cx, view.to_baggage()), Some(wire)),
             None => (cx, None),
         },
@@ -364,9 +360,8 @@ impl<S, M> TraceContext<S, M> {
         convert: bool,
     ) -> Result<(SpanContext, Option<WireTrace>, Decision), ParseError> {
         let w3c = parsed.map(|p| {
-            let always = self.config.random_trace_ids;
-            let wire = p.wire(single(headers, &TRACESTATE), convert, always);
-            (p.remote_span_context(convert), wire, Decision::Continued)
+            let (sc, wire) = p.remote(convert, self.config.random_trace_ids);
+            (sc, wire, Decision::Continued)
         });
         #[cfg(feature = "sentry")]
         if let Some(support) = &self.config.sentry {
