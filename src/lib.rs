@@ -20,15 +20,37 @@
 //!
 //! # Quick start
 //!
+//! The server layer continues the caller's trace in a `tracing` span, which
+//! `tracing-opentelemetry` turns into an OpenTelemetry span:
+//!
 //! ```
 //! use axum::{Router, routing::get};
+//! use opentelemetry::trace::TracerProvider as _;
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
 //! use tower_trace_context::server::TraceContextLayer;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! // The OpenTelemetry SDK (add your exporter: OTLP, stdout, in-memory, ...).
+//! let provider = SdkTracerProvider::builder().build();
+//! // tracing -> OpenTelemetry, through the tracing-opentelemetry version this
+//! // crate uses (re-exported as `tower_trace_context::tracing_opentelemetry`).
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("my-service")));
+//! tracing::subscriber::set_global_default(subscriber)?;
 //!
 //! let app: Router = Router::new()
 //!     .route("/api/data", get(|| async { "ok" }))
 //!     .layer(TraceContextLayer::new());
 //! # let _ = app;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The OpenTelemetry crates must be the versions this crate is built with
+//! (opentelemetry 0.33, tracing-opentelemetry 0.34; re-exported as
+//! [`opentelemetry`] and [`tracing_opentelemetry`]). With another version,
+//! or no OpenTelemetry layer, the server layer logs one `WARN` per process
+//! and [`RequestTrace::decision`](server::RequestTrace::decision) says
+//! [`PassedThrough`](server::Decision::PassedThrough).
 //!
 //! The W3C core on its own:
 //!
@@ -64,6 +86,17 @@
 //! Level 2 key grammar, and a `tracestate` with any invalid member or more
 //! than 32 members discarded as a whole. Errors say which rule failed
 //! ([`ParseError`], [`TraceStateError`]).
+//!
+//! # Lossless propagation
+//!
+//! The validated wire context is the source of truth; OpenTelemetry's types
+//! are a view of it. [`extract`], the propagators and the server layer keep
+//! what arrived in the OpenTelemetry `Context`, and [`inject`], the
+//! propagators and the client layer start from it: `tracestate` members
+//! OpenTelemetry's `TraceState` refuses go out in their places, the
+//! `random` flag goes out with the trace id it came with, changes the
+//! application made through OpenTelemetry's `TraceState` are applied by the
+//! W3C mutation rules, and unchanged `baggage` goes out byte for byte.
 
 #![forbid(unsafe_code)]
 

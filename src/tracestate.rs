@@ -58,6 +58,8 @@ const CLASS: [u8; 256] = {
 struct Scanned {
     start: usize,
     eq: usize,
+    /// Where the value ends (before trailing OWS).
+    end: usize,
     next: usize,
     signature: u64,
 }
@@ -124,6 +126,7 @@ fn scan_member(line: &[u8], mut i: usize, index: u8) -> Result<Option<Scanned>, 
     Ok(Some(Scanned {
         start,
         eq,
+        end: value_end,
         next: i,
         signature: signature ^ (((eq - start) as u64) << 56),
     }))
@@ -183,6 +186,9 @@ pub struct TraceStateView<'a> {
     pub(crate) members: u8,
     /// Bit `i` set: member `i` repeats an earlier key.
     pub(crate) duplicates: u32,
+    /// The fields, joined with `,`, are exactly the members joined with `,`:
+    /// no OWS, no empty members, no duplicate keys.
+    pub(crate) canonical: bool,
 }
 
 impl<'a> TraceStateView<'a> {
@@ -198,6 +204,7 @@ impl<'a> TraceStateView<'a> {
             lines: Lines::One(&[]),
             members: 0,
             duplicates: 0,
+            canonical: false,
         }
     }
 
@@ -251,12 +258,17 @@ impl<'a> TraceStateView<'a> {
         let mut seen = [0u64; 4];
         let mut members = 0usize;
         let mut duplicates = 0u32;
+        let mut canonical = true;
         for line in lines.iter() {
             let mut i = 0;
+            // Where the next member starts in a canonical field.
+            let mut expected = 0;
             while let Some(m) = scan_member(line, i, members.min(MAX_MEMBERS) as u8)? {
                 if members == MAX_MEMBERS {
                     return Err(TraceStateError::TooManyMembers);
                 }
+                canonical &= m.start == expected && m.end == m.next;
+                expected = m.next + 1;
                 i = m.next;
                 let slot = (m.signature.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
                 let (word, bit) = (slot >> 6, 1u64 << (slot & 63));
@@ -276,11 +288,13 @@ impl<'a> TraceStateView<'a> {
                 signatures[members] = m.signature;
                 members += 1;
             }
+            canonical &= expected == line.len() + 1;
         }
         Ok(Self {
             lines,
             members: members as u8,
             duplicates,
+            canonical: canonical && duplicates == 0 && members > 0,
         })
     }
 
@@ -712,5 +726,34 @@ impl std::str::FromStr for OwnedTraceState {
 impl From<TraceStateView<'_>> for OwnedTraceState {
     fn from(view: TraceStateView<'_>) -> Self {
         Self::from_view(&view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TraceStateView;
+
+    /// `canonical`: the value can be passed on as it is.
+    #[test]
+    fn canonical_means_the_value_is_its_members_joined() {
+        for (value, canonical) in [
+            ("a=1", true),
+            ("a=1,b= 2", true),
+            ("a=1,b=2,a=3", false),
+            ("a=1 ", false),
+            (" a=1", false),
+            ("a=1,,b=2", false),
+            ("a=1, b=2", false),
+            ("a=1,b=2,", false),
+            ("a=1\t,b=2", false),
+            ("", false),
+        ] {
+            let view = TraceStateView::parse(value).unwrap();
+            assert_eq!(view.canonical, canonical, "{value:?}");
+        }
+        let fields = ["a=1", "b=2"];
+        assert!(TraceStateView::from_fields(&fields).unwrap().canonical);
+        let fields = ["a=1", " ", "b=2"];
+        assert!(!TraceStateView::from_fields(&fields).unwrap().canonical);
     }
 }

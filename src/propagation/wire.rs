@@ -58,17 +58,12 @@ impl WireTraceState {
             Some(value) => value.clone(),
             None => join(view.lines)?,
         };
-        let this = Self {
+        Some(Self {
             value,
             members: view.members,
             duplicates: view.duplicates,
-            canonical: false,
-        };
-        let (sum, n) = this.view().iter().fold((0, 0), |(sum, n), (k, v)| {
-            (sum + k.len() + 1 + v.len(), n + 1)
-        });
-        let canonical = this.duplicates == 0 && sum + n - 1 == this.value.len();
-        Some(Self { canonical, ..this })
+            canonical: view.canonical,
+        })
     }
 
     /// The members, as validated.
@@ -77,6 +72,7 @@ impl WireTraceState {
             lines: Lines::One(self.value.as_bytes()),
             members: self.members,
             duplicates: self.duplicates,
+            canonical: self.canonical,
         }
     }
 
