@@ -40,12 +40,7 @@ pub struct TraceContextHeaders<'a> {
 impl<'a> TraceContextHeaders<'a> {
     /// Parses `traceparent` and `tracestate` from a header map.
     pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, ParseError> {
-        let mut fields = headers.get_all(&TRACEPARENT).iter();
-        let traceparent = match (fields.next(), fields.next()) {
-            (None, _) => return Err(ParseError::Missing),
-            (Some(_), Some(_)) => return Err(ParseError::Duplicate),
-            (Some(one), None) => TraceParent::parse(one.as_bytes())?,
-        };
+        let traceparent = traceparent_of(headers)?;
         Ok(Self::with_tracestate(
             traceparent,
             TraceStateView::from_headers(headers),
@@ -83,5 +78,16 @@ impl<'a> TraceContextHeaders<'a> {
     #[must_use]
     pub fn tracestate_error(&self) -> Option<TraceStateError> {
         self.tracestate_error
+    }
+}
+
+/// The one valid `traceparent` of `headers` (two or more fields are
+/// invalid), without looking at `tracestate`.
+pub(crate) fn traceparent_of(headers: &HeaderMap) -> Result<TraceParent, ParseError> {
+    let mut fields = headers.get_all(&TRACEPARENT).iter();
+    match (fields.next(), fields.next()) {
+        (None, _) => Err(ParseError::Missing),
+        (Some(_), Some(_)) => Err(ParseError::Duplicate),
+        (Some(one), None) => TraceParent::parse(one.as_bytes()),
     }
 }

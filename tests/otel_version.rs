@@ -125,6 +125,30 @@ async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_
     let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
     assert_eq!(bodies, [want.clone(), want.clone()]);
 
+    // With tracing off `tracestate` is validated only when it is sent on:
+    // an invalid one is still dropped, OWS still normalised.
+    let (recorder, seen) = http_support::recorder().await;
+    let addr = service(recorder).await;
+    for (tracestate, sent) in [
+        ("rojo=1,BAD=2", None),
+        (" rojo=1 ,, foo@@bar=2\t", Some("rojo=1,foo@@bar=2")),
+    ] {
+        let reply = http_support::send(
+            Method::GET,
+            &format!("http://{addr}/api"),
+            &[("traceparent", TP), ("tracestate", tracestate)],
+        )
+        .await;
+        assert!(reply.status.is_success());
+        let headers = seen.lock().unwrap().pop().unwrap();
+        assert_eq!(headers[TRACEPARENT], TP);
+        assert_eq!(
+            headers.get("tracestate").map(|v| v.to_str().unwrap()),
+            sent,
+            "{tracestate:?}"
+        );
+    }
+
     // A span filtered out by level is not a version problem either.
     let events = Events::default();
     let subscriber = tracing_subscriber::registry()

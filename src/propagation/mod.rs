@@ -25,7 +25,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 use crate::baggage::{
     BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, PLAIN, TCHAR, class, properties_end,
 };
-use crate::context::TraceContextHeaders;
+use crate::context::{TraceContextHeaders, traceparent_of};
 use crate::error::ParseError;
 use crate::headers::{BAGGAGE, TRACEPARENT, TRACESTATE};
 use crate::lines::trim_ows;
@@ -136,6 +136,39 @@ impl<'a> TraceContextHeaders<'a> {
             None => cx,
         }
     }
+}
+
+/// The incoming `traceparent` of `headers`, the remote span context to
+/// continue and its wire context (see [`TraceContextHeaders::remote`]).
+/// Without `convert` (tracing off: no span reads OpenTelemetry's
+/// `TraceState`), `tracestate` is kept as received and validated only if it
+/// is sent on.
+pub(crate) fn remote_from_headers(
+    headers: &HeaderMap,
+    convert: bool,
+    always: bool,
+) -> Result<(TraceParent, SpanContext, Option<WireTrace>), ParseError> {
+    if convert {
+        let parsed = TraceContextHeaders::from_headers(headers)?;
+        let (sc, wire) = parsed.remote(true, always);
+        return Ok((parsed.traceparent(), sc, wire));
+    }
+    let tp = traceparent_of(headers)?;
+    let tracestate = WireTraceState::unvalidated(headers);
+    let needed = always || tp.is_random() || tracestate.is_some();
+    let wire = needed.then(|| WireTrace {
+        traceparent: tp,
+        tracestate,
+        converted: false,
+    });
+    let sc = SpanContext::new(
+        tp.trace_id(),
+        tp.parent_id(),
+        tp.trace_flags(),
+        true,
+        TraceState::NONE,
+    );
+    Ok((tp, sc, wire))
 }
 
 fn parse_extractor<'a>(

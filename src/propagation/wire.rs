@@ -3,12 +3,15 @@
 //! Outgoing injection starts from it; OpenTelemetry's `TraceState` and
 //! `Baggage` are views of it that the application may have changed.
 
-use http::HeaderValue;
+use std::sync::OnceLock;
+
+use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::baggage::Baggage;
 use opentelemetry::trace::{TraceId, TraceState};
 
 use crate::baggage::BaggageView;
+use crate::headers::TRACESTATE_FIELD;
 use crate::lines::Lines;
 use crate::traceparent::TraceParent;
 use crate::tracestate::{MAX_MEMBERS, TraceStateView, encode_members};
@@ -36,15 +39,33 @@ pub(crate) struct WireTrace {
     pub(crate) converted: bool,
 }
 
-/// A validated `tracestate`, its fields joined with `,`.
+/// An incoming `tracestate`, its fields joined with `,`: validated when it
+/// arrives, or (with tracing off, when nothing reads it on the request path)
+/// the first time it is sent on.
 #[derive(Clone, Debug)]
 pub(crate) struct WireTraceState {
     value: HeaderValue,
+    /// What validation found; `None` inside: invalid, so discarded.
+    parsed: OnceLock<Option<Parsed>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Parsed {
     members: u8,
     duplicates: u32,
     /// The value is already what encoding its members would write (no OWS,
     /// no empty members, no duplicate keys).
     canonical: bool,
+}
+
+impl Parsed {
+    fn of(view: &TraceStateView<'_>) -> Self {
+        Self {
+            members: view.members,
+            duplicates: view.duplicates,
+            canonical: view.canonical,
+        }
+    }
 }
 
 impl WireTraceState {
@@ -54,36 +75,54 @@ impl WireTraceState {
         if view.is_empty() {
             return None;
         }
-        let value = match view.lines.field() {
-            Some(value) => value.clone(),
-            None => join(view.lines)?,
-        };
         Some(Self {
-            value,
-            members: view.members,
-            duplicates: view.duplicates,
-            canonical: view.canonical,
+            value: value_of(view.lines)?,
+            parsed: OnceLock::from(Some(Parsed::of(view))),
         })
     }
 
-    /// The members, as validated.
-    pub(crate) fn view(&self) -> TraceStateView<'_> {
-        TraceStateView {
+    /// Keeps the fields of `headers` to validate later; `None` without any.
+    pub(crate) fn unvalidated(headers: &HeaderMap) -> Option<Self> {
+        Some(Self {
+            value: value_of(Lines::of(headers, &TRACESTATE_FIELD)?)?,
+            parsed: OnceLock::new(),
+        })
+    }
+
+    /// The members, as validated; `None` when the value is invalid (or has
+    /// no members).
+    pub(crate) fn view(&self) -> Option<TraceStateView<'_>> {
+        let parsed = self
+            .parsed
+            .get_or_init(|| {
+                TraceStateView::parse(self.value.as_bytes())
+                    .ok()
+                    .map(|view| Parsed::of(&view))
+            })
+            .filter(|parsed| parsed.members > 0)?;
+        Some(TraceStateView {
             lines: Lines::One(self.value.as_bytes()),
-            members: self.members,
-            duplicates: self.duplicates,
-            canonical: self.canonical,
-        }
+            members: parsed.members,
+            duplicates: parsed.duplicates,
+            canonical: parsed.canonical,
+        })
     }
 
     /// The value to send when nothing changed: the value as received when
     /// it is canonical and within `limit`, else its members re-encoded.
-    fn unchanged(&self, limit: usize) -> Option<HeaderValue> {
-        if self.canonical && self.value.len() <= limit {
+    fn unchanged(&self, view: &TraceStateView<'_>, limit: usize) -> Option<HeaderValue> {
+        if view.canonical && self.value.len() <= limit {
             return Some(self.value.clone());
         }
-        let view = self.view();
         encode_members(|| view.iter(), limit)
+    }
+}
+
+/// The one field as it is, or the fields joined with `,`.
+fn value_of(lines: Lines<'_>) -> Option<HeaderValue> {
+    match lines.field() {
+        Some(value) => Some(value.clone()),
+        None => join(lines),
     }
 }
 
@@ -100,12 +139,8 @@ pub(crate) struct WireBaggage {
 
 impl WireBaggage {
     pub(crate) fn new(view: &BaggageView<'_>) -> Option<Self> {
-        let value = match view.lines.field() {
-            Some(value) => value.clone(),
-            None => join(view.lines)?,
-        };
         Some(Self {
-            value,
+            value: value_of(view.lines)?,
             origin: None,
         })
     }
@@ -174,16 +209,19 @@ impl WireTrace {
     /// OpenTelemetry could not hold in their places. At most 32 members
     /// (right-most dropped), then truncated to `limit`.
     pub(crate) fn tracestate(&self, current: &TraceState, limit: usize) -> Option<HeaderValue> {
-        let Some(incoming) = &self.tracestate else {
+        let Some((incoming, view)) = self
+            .tracestate
+            .as_ref()
+            .and_then(|state| Some((state, state.view()?)))
+        else {
             return encode_members(|| current.into_iter(), limit);
         };
-        let view = incoming.view();
         let converted = || {
             view.iter()
                 .filter(|(k, _)| self.converted && otel_accepts_key(k))
         };
         if current.into_iter().eq(converted()) {
-            return incoming.unchanged(limit);
+            return incoming.unchanged(&view, limit);
         }
         // The members of `current` that kept their value and their order
         // relative to each other are its longest suffix found, in order, in

@@ -17,10 +17,9 @@ use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
 use crate::baggage::BaggageView;
-use crate::context::TraceContextHeaders;
 use crate::error::{BaggageError, ParseError};
 use crate::headers::BAGGAGE;
-use crate::propagation::{WireContext, WireTrace};
+use crate::propagation::{WireContext, WireTrace, remote_from_headers};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 use crate::server::future::{ResponseFuture, ResponseState};
@@ -31,7 +30,6 @@ use crate::server::policy::{RequestHead, Trust};
 use crate::server::{
     Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer, Unlinked,
 };
-#[cfg(feature = "sentry")]
 use crate::traceparent::TraceParent;
 
 /// Middleware that continues the caller's W3C trace in a server span; made
@@ -144,13 +142,13 @@ where
         // Everything is parsed once, here: the wire context is the source
         // of truth, OpenTelemetry's types are views of it.
         let headers = req.headers();
-        let parsed = TraceContextHeaders::from_headers(headers);
-        let incoming = parsed.map(|p| p.traceparent());
+        let w3c = remote_from_headers(headers, traced, config.random_trace_ids);
+        let incoming = w3c.as_ref().map(|(tp, _, _)| *tp).map_err(|err| *err);
         let baggage = match config.baggage && headers.contains_key(BAGGAGE) {
             true => Some(BaggageView::from_headers(headers)),
             false => None,
         };
-        let found = self.remote(parsed, headers, baggage.as_ref(), traced);
+        let found = self.remote(w3c, headers, baggage.as_ref(), traced);
         let has_baggage = matches!(&baggage, Some(Ok(view)) if !view.is_empty());
         let trust = match found.is_ok() || has_baggage {
             true => config.trust_for(&RequestHead::of(&req)),
@@ -354,15 +352,12 @@ impl<S, M> TraceContext<S, M> {
     /// built only when `convert` (a span will read it).
     fn remote(
         &self,
-        parsed: Result<TraceContextHeaders<'_>, ParseError>,
+        w3c: Result<(TraceParent, SpanContext, Option<WireTrace>), ParseError>,
         headers: &HeaderMap,
         baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
         convert: bool,
     ) -> Result<(SpanContext, Option<WireTrace>, Decision), ParseError> {
-        let w3c = parsed.map(|p| {
-            let (sc, wire) = p.remote(convert, self.config.random_trace_ids);
-            (sc, wire, Decision::Continued)
-        });
+        let w3c = w3c.map(|(_, sc, wire)| (sc, wire, Decision::Continued));
         #[cfg(feature = "sentry")]
         if let Some(support) = &self.config.sentry {
             let sentry = || {
@@ -394,7 +389,7 @@ impl<S, M> TraceContext<S, M> {
             };
         }
         #[cfg(not(feature = "sentry"))]
-        let _ = baggage;
+        let _ = (headers, baggage, convert);
         w3c
     }
 }
