@@ -3,8 +3,11 @@
 //!
 //! Per request, [`TraceContextLayer`]:
 //!
-//! 1. parses `traceparent` / `tracestate` with the zero-allocation parser
-//!    (and, with `SentrySupport` on, `sentry-trace`);
+//! 1. parses `traceparent` / `tracestate` / `baggage` once, with the
+//!    zero-allocation parsers (and, with `SentrySupport` on,
+//!    `sentry-trace`), and keeps what arrived in the OpenTelemetry context
+//!    so outgoing calls pass it on losslessly (see
+//!    [`inject`](crate::inject));
 //! 2. opens a server span ([`MakeSpan`], by default [`DefaultMakeSpan`] with
 //!    OpenTelemetry HTTP semantic-convention fields) and, before it is
 //!    entered, sets its OpenTelemetry parent from the incoming context
@@ -34,7 +37,17 @@
 //! report), and a valid incoming context is made the current OpenTelemetry
 //! context while the inner service runs, so outgoing calls that inject the
 //! current context pass it through unchanged. [`RequestTrace::context`]
-//! holds it too.
+//! holds it too, and [`RequestTrace::decision`] says
+//! [`Decision::PassedThrough`] with the reason ([`Unlinked`]).
+//!
+//! When a subscriber is installed but has no `tracing-opentelemetry` layer
+//! of the version this crate uses (0.34, with opentelemetry 0.33: an app on
+//! another version compiles, and silently loses its traces), the layer logs
+//! one `WARN` per process with target `tower_trace_context` naming those
+//! versions. With tracing off on purpose (no subscriber, or the span
+//! filtered out) nothing is logged, and the layer builds no OpenTelemetry
+//! `TraceState`: `tracestate` is kept as received and validated only if an
+//! outgoing call sends it on.
 //!
 //! # With tower-http's `CorsLayer`
 //!
