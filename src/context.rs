@@ -83,6 +83,7 @@ impl<'a> TraceContextHeaders<'a> {
 
 /// The one valid `traceparent` of `headers` (two or more fields are
 /// invalid), without looking at `tracestate`.
+#[inline]
 pub(crate) fn traceparent_of(headers: &HeaderMap) -> Result<TraceParent, ParseError> {
     let mut fields = headers.get_all(&TRACEPARENT).iter();
     match (fields.next(), fields.next()) {

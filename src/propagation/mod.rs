@@ -99,17 +99,19 @@ impl<'a> TraceContextHeaders<'a> {
     /// left empty). With `always`, the wire context is made anyway (to tell
     /// a continued trace from one started here when new traces get the
     /// `random` flag).
+    #[inline]
     pub(crate) fn remote(&self, convert: bool, always: bool) -> (SpanContext, Option<WireTrace>) {
         let tp = self.traceparent();
         let tracestate = self.tracestate();
         let mut lossy = !convert;
         let state = match convert && !tracestate.is_empty() {
-            true => TraceState::from_key_value(tracestate.iter().filter(|(k, _)| {
-                let accepted = otel_accepts_key(k);
-                lossy |= !accepted;
-                accepted
-            }))
-            .unwrap_or_default(),
+            // OpenTelemetry checks every key itself: only when it refuses
+            // one are the members it accepts picked out.
+            true => TraceState::from_key_value(tracestate.iter()).unwrap_or_else(|_| {
+                lossy = true;
+                TraceState::from_key_value(tracestate.iter().filter(|(k, _)| otel_accepts_key(k)))
+                    .unwrap_or_default()
+            }),
             false => TraceState::NONE,
         };
         let needed = always || tp.is_random() || (lossy && !tracestate.is_empty());
@@ -124,6 +126,7 @@ impl<'a> TraceContextHeaders<'a> {
 
     /// `cx` with the remote span context and, when it says more, the wire
     /// context of these headers.
+    #[inline]
     fn attach_to(&self, cx: &Context, always: bool) -> Context {
         let (sc, wire) = self.remote(true, always);
         let cx = cx.with_remote_span_context(sc);
@@ -207,8 +210,10 @@ impl TraceStateView<'_> {
         if self.is_empty() {
             return TraceState::NONE;
         }
-        TraceState::from_key_value(self.iter().filter(|(k, _)| otel_accepts_key(k)))
-            .unwrap_or_default()
+        TraceState::from_key_value(self.iter()).unwrap_or_else(|_| {
+            TraceState::from_key_value(self.iter().filter(|(k, _)| otel_accepts_key(k)))
+                .unwrap_or_default()
+        })
     }
 }
 
