@@ -72,7 +72,13 @@ async fn service(recorder: SocketAddr) -> SocketAddr {
                 .unwrap();
             let res = client.ready().await.unwrap().call(req).await.unwrap();
             let _ = res.into_body().collect().await;
-            format!("{:?} {:?}", trace.decision(), trace.traceparent())
+            // The incoming baggage, as the handler reads it.
+            let tenant = trace.baggage().get("tenant").map(|v| v.as_str().to_owned());
+            format!(
+                "{:?} {:?} {tenant:?}",
+                trace.decision(),
+                trace.traceparent()
+            )
         }
     };
     let app = Router::new()
@@ -122,7 +128,10 @@ async fn two_requests() -> Vec<String> {
 async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_so() {
     // Tracing off: no subscriber, the span is disabled, nothing is logged.
     let bodies = two_requests().await;
-    let want = format!("{:?} None", Decision::PassedThrough(Unlinked::SpanDisabled));
+    let want = format!(
+        "{:?} None Some(\"acme\")",
+        Decision::PassedThrough(Unlinked::SpanDisabled)
+    );
     assert_eq!(bodies, [want.clone(), want.clone()]);
 
     // With tracing off `tracestate` is validated only when it is sent on:
@@ -171,7 +180,7 @@ async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_
     let _guard = tracing::subscriber::set_default(subscriber);
     let bodies = two_requests().await;
     let want = format!(
-        "{:?} None",
+        "{:?} None Some(\"acme\")",
         Decision::PassedThrough(Unlinked::NoOpenTelemetryLayer)
     );
     assert_eq!(bodies, [want.clone(), want]);

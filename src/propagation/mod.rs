@@ -685,15 +685,15 @@ impl BaggageView<'_> {
 
 /// The `baggage` header value for the baggage of `cx`: the incoming value
 /// as received when the context's `Baggage` is still the one converted
-/// from it (an identity check), else [`encode_baggage`].
+/// from it (an identity check), or none was set on a context whose incoming
+/// baggage was kept unconverted; else [`encode_baggage`].
 pub(crate) fn baggage_value(cx: &Context) -> Option<HeaderValue> {
-    let baggage = cx.baggage();
     if let Some(wire) = cx.get::<WireContext>().and_then(|w| w.baggage.as_ref()) {
-        if wire.is_converted(baggage) {
+        if wire.is_unchanged(cx) {
             return Some(wire.value.clone());
         }
     }
-    encode_baggage(baggage)
+    encode_baggage(cx.baggage())
 }
 
 /// Adds the `baggage` of `headers` (when present and valid) to `cx`;

@@ -126,15 +126,31 @@ fn value_of(lines: Lines<'_>) -> Option<HeaderValue> {
     }
 }
 
-/// The incoming `baggage`, and the OpenTelemetry `Baggage` built from it.
-#[derive(Clone, Debug)]
+/// The incoming `baggage` (validated), and the OpenTelemetry `Baggage`
+/// built from it: put in the context when a span reads it, or (with
+/// tracing off) built the first time the application asks for it.
+#[derive(Debug)]
 pub(crate) struct WireBaggage {
     /// The fields joined with `,`.
     pub(crate) value: HeaderValue,
     /// The context the converted `Baggage` was put in: kept alive so that
     /// the `Baggage`'s address names it (an identity check tells that
-    /// nobody replaced it).
+    /// nobody replaced it). `None`: not put in the context.
     origin: Option<Context>,
+    /// The conversion, when it was not put in the context.
+    lazy: OnceLock<Baggage>,
+}
+
+impl Clone for WireBaggage {
+    /// (OpenTelemetry's `Baggage` is not `Clone`: a clone converts again if
+    /// asked.)
+    fn clone(&self) -> Self {
+        Self {
+            value: self.value.clone(),
+            origin: self.origin.clone(),
+            lazy: OnceLock::new(),
+        }
+    }
 }
 
 impl WireBaggage {
@@ -142,6 +158,7 @@ impl WireBaggage {
         Some(Self {
             value: value_of(view.lines)?,
             origin: None,
+            lazy: OnceLock::new(),
         })
     }
 
@@ -154,14 +171,30 @@ impl WireBaggage {
         cx
     }
 
-    /// Whether `baggage` (from a context carrying this wire context) is the
-    /// one converted from the incoming value: the same object, not an equal
-    /// one.
-    pub(crate) fn is_converted(&self, baggage: &Baggage) -> bool {
+    /// Whether the baggage of `cx` (a context carrying this wire context) is
+    /// the incoming one, unchanged: the very `Baggage` converted from it (the
+    /// same object, not an equal one), or, when none was put in the
+    /// context, no `Baggage` set since.
+    pub(crate) fn is_unchanged(&self, cx: &Context) -> bool {
         use opentelemetry::baggage::BaggageExt;
-        self.origin
-            .as_ref()
-            .is_some_and(|origin| std::ptr::eq(origin.baggage(), baggage))
+        match &self.origin {
+            Some(origin) => std::ptr::eq(origin.baggage(), cx.baggage()),
+            // A context without baggage hands out one shared empty value.
+            None => std::ptr::eq(Context::new().baggage(), cx.baggage()),
+        }
+    }
+
+    /// The incoming baggage as OpenTelemetry `Baggage`, when it was not put
+    /// in the context (converted on first use).
+    pub(crate) fn unattached(&self) -> Option<&Baggage> {
+        if self.origin.is_some() {
+            return None;
+        }
+        Some(self.lazy.get_or_init(|| {
+            BaggageView::parse(self.value.as_bytes())
+                .map(|view| view.to_baggage())
+                .unwrap_or_default()
+        }))
     }
 }
 

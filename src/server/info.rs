@@ -127,7 +127,10 @@ impl RequestTrace {
 
     /// The W3C baggage of the request's context: what the request brought
     /// (when the layer reads baggage and trusts the caller), for the handler
-    /// to read or extend.
+    /// to read or extend. With tracing off (no server span) the incoming
+    /// baggage is not put into the OpenTelemetry context as `Baggage` (it is
+    /// still passed on to outgoing calls as received): read it here, where
+    /// it is converted on first use.
     ///
     /// ```
     /// # use tower_trace_context::server::RequestTrace;
@@ -137,7 +140,13 @@ impl RequestTrace {
     /// ```
     #[must_use]
     pub fn baggage(&self) -> &Baggage {
-        self.cx.baggage()
+        // With tracing off the incoming baggage is kept as received and
+        // converted here, on first use.
+        let wire = self.cx.get::<crate::propagation::WireContext>();
+        match wire.and_then(|w| w.baggage.as_ref()?.unattached()) {
+            Some(baggage) if std::ptr::eq(self.cx.baggage(), Context::new().baggage()) => baggage,
+            _ => self.cx.baggage(),
+        }
     }
 
     /// `sentry-trace` of the server span (feature `sentry`): trace id, server
@@ -185,7 +194,7 @@ impl RequestTrace {
     #[must_use]
     pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
         let support = self.sentry.as_ref()?;
-        let baggage = self.cx.baggage();
+        let baggage = self.baggage();
         let span = self.cx.span();
         let sc = span.span_context();
         let trace_id = sc.trace_id().to_string();

@@ -165,7 +165,13 @@ where
             Ok((sc, wire, continued)) => match trust {
                 Trust::Continue => (
                     continued,
-                    Some(remote_context(Some((sc, wire)), baggage, random, &span)),
+                    Some(remote_context(
+                        Some((sc, wire)),
+                        baggage,
+                        random,
+                        traced,
+                        &span,
+                    )),
                 ),
                 Trust::NewRootWithLink => {
                     if traced {
@@ -177,7 +183,8 @@ where
                 trust => (Decision::NotTrusted(trust), None),
             },
             Err(err) => {
-                let remote = has_baggage.then(|| remote_context(None, baggage, random, &span));
+                let remote =
+                    has_baggage.then(|| remote_context(None, baggage, random, traced, &span));
                 (Decision::NewTrace(err), remote)
             }
         };
@@ -314,6 +321,7 @@ fn remote_context(
     remote: Option<(SpanContext, Option<WireTrace>)>,
     baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
     random_trace_ids: bool,
+    convert: bool,
     span: &Span,
 ) -> Context {
     let (cx, trace) = match remote {
@@ -321,9 +329,11 @@ fn remote_context(
         None => (Context::new(), None),
     };
     let (cx, baggage) = match baggage {
+        // With tracing off, OpenTelemetry's `Baggage` is built only if the
+        // application asks for it (`RequestTrace::baggage`).
         Some(Ok(view)) if !view.is_empty() => match view.wire() {
-            Some(mut wire) => (wire.attach(&cx, view.to_baggage()), Some(wire)),
-            None => (cx, None),
+            Some(mut wire) if convert => (wire.attach(&cx, view.to_baggage()), Some(wire)),
+            wire => (cx, wire),
         },
         Some(Err(err)) => {
             tracing::debug!(
