@@ -11,33 +11,19 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug)]
-struct NoopExporter;
+#[path = "support/axum_app.rs"]
+mod axum_app;
 
-impl SpanExporter for NoopExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        std::hint::black_box(batch);
-        Ok(())
-    }
-}
+use axum_app::NoopExporter;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-fn router() -> axum::Router {
-    axum::Router::new().route("/api/data", axum::routing::get(|| async { "ok" }))
-}
-
 fn request() -> Request<axum::body::Body> {
-    Request::get("/api/data")
-        .header("traceparent", TP)
-        .header("tracestate", "congo=t61rcWkgMzE")
-        .body(axum::body::Body::empty())
-        .unwrap()
+    axum_app::request(TP, "congo=t61rcWkgMzE", None)
 }
 
 fn server(c: &mut Criterion) {
@@ -47,18 +33,10 @@ fn server(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-
-    let bare = router();
-    let ours = router().layer(tower_trace_context::server::TraceContextLayer::new());
-    let theirs = router()
-        .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
-        .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
+    let [bare, ours, theirs] = axum_app::apps();
 
     // Sanity: every variant answers, and both trace layers continue the trace.
     for app in [&ours, &theirs] {

@@ -9,8 +9,7 @@
 
 use http::Request;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -21,29 +20,17 @@ mod fixtures;
 
 use counting_alloc::allocations;
 
-#[derive(Debug)]
-struct NoopExporter;
+#[path = "support/axum_app.rs"]
+mod axum_app;
 
-impl SpanExporter for NoopExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        std::hint::black_box(batch);
-        Ok(())
-    }
-}
-
-fn router() -> axum::Router {
-    axum::Router::new().route("/api/data", axum::routing::get(|| async { "ok" }))
-}
+use axum_app::{NoopExporter, router};
 
 fn request(baggage: bool) -> Request<axum::body::Body> {
-    let req = Request::get("/api/data")
-        .header("traceparent", fixtures::TP)
-        .header("tracestate", fixtures::TS5);
-    let req = match baggage {
-        true => req.header("baggage", fixtures::BAGGAGE10),
-        false => req,
-    };
-    req.body(axum::body::Body::empty()).unwrap()
+    axum_app::request(
+        fixtures::TP,
+        fixtures::TS5,
+        baggage.then_some(fixtures::BAGGAGE10),
+    )
 }
 
 /// Allocations of one request through `app`, the request itself not counted.
@@ -68,19 +55,7 @@ fn main() {
 
     println!("| request | set-up | bare router | with TraceContextLayer | added |");
     println!("|---|---|---:|---:|---:|");
-    for (name, baggage) in [
-        ("traceparent + 5-member tracestate", false),
-        (
-            "traceparent + 5-member tracestate + 10-member baggage",
-            true,
-        ),
-    ] {
-        let (b, o) = (
-            per_request(&rt, &bare, baggage),
-            per_request(&rt, &ours, baggage),
-        );
-        println!("| {name} | tracing off | {b} | {o} | {} |", o - b);
-    }
+    rows(&rt, &bare, &ours, "tracing off");
 
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(NoopExporter)
@@ -88,6 +63,11 @@ fn main() {
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     let _guard = tracing::subscriber::set_default(subscriber);
+    rows(&rt, &bare, &ours, "tracing-opentelemetry + SDK");
+}
+
+/// One table row per request kind.
+fn rows(rt: &tokio::runtime::Runtime, bare: &axum::Router, ours: &axum::Router, setup: &str) {
     for (name, baggage) in [
         ("traceparent + 5-member tracestate", false),
         (
@@ -96,12 +76,9 @@ fn main() {
         ),
     ] {
         let (b, o) = (
-            per_request(&rt, &bare, baggage),
-            per_request(&rt, &ours, baggage),
+            per_request(rt, bare, baggage),
+            per_request(rt, ours, baggage),
         );
-        println!(
-            "| {name} | tracing-opentelemetry + SDK | {b} | {o} | {} |",
-            o - b
-        );
+        println!("| {name} | {setup} | {b} | {o} | {} |", o - b);
     }
 }

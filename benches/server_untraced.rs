@@ -18,33 +18,22 @@ use tower::ServiceExt;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
-fn router() -> axum::Router {
-    axum::Router::new().route("/api/data", axum::routing::get(|| async { "ok" }))
-}
+#[path = "support/axum_app.rs"]
+mod axum_app;
 
 fn request(baggage: bool) -> Request<axum::body::Body> {
-    let req = Request::get("/api/data")
-        .header("traceparent", fixtures::TP)
-        .header("tracestate", fixtures::TS5);
-    let req = match baggage {
-        true => req.header("baggage", fixtures::BAGGAGE10),
-        false => req,
-    };
-    req.body(axum::body::Body::empty()).unwrap()
+    axum_app::request(
+        fixtures::TP,
+        fixtures::TS5,
+        baggage.then_some(fixtures::BAGGAGE10),
+    )
 }
 
 fn untraced(c: &mut Criterion) {
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let bare = router();
-    let ours = router().layer(tower_trace_context::server::TraceContextLayer::new());
-    let theirs = router()
-        .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
-        .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
+    let [bare, ours, theirs] = axum_app::apps();
     for app in [&bare, &ours, &theirs] {
         let res = rt.block_on(app.clone().oneshot(request(true))).unwrap();
         assert!(res.status().is_success());

@@ -9,24 +9,17 @@
 mod http_support;
 #[path = "support/otel.rs"]
 mod otel;
+#[path = "support/relay.rs"]
+mod relay;
 
 use std::net::SocketAddr;
 
-use axum::Router;
-use axum::extract::Extension;
-use axum::routing::get;
 use http::{HeaderMap, Method};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
-use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_trace_context::client::PropagateLayer;
-use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer};
-use tower_trace_context::{Allowlist, TraceParent};
+use tower_trace_context::TraceParent;
+use tower_trace_context::server::{Decision, TraceContextLayer};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -40,28 +33,10 @@ fn refused_keys() -> [String; 3] {
     ]
 }
 
-/// The service under test: server layer, a handler that calls the recorder
-/// through the client layer (and answers with its `RequestTrace` decision).
+/// The service under test (`support/relay.rs`), answering with its
+/// `RequestTrace` decision.
 async fn service(layer: TraceContextLayer, recorder: SocketAddr) -> SocketAddr {
-    let allow = Allowlist::builder()
-        .origin(format!("http://{recorder}"))
-        .build()
-        .unwrap();
-    let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow))
-        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
-    let handler = move |Extension(trace): Extension<RequestTrace>| {
-        let mut client = client.clone();
-        async move {
-            let req = http::Request::get(format!("http://{recorder}/next"))
-                .body(Empty::new())
-                .unwrap();
-            let res = client.ready().await.unwrap().call(req).await.unwrap();
-            let _ = res.into_body().collect().await;
-            format!("{:?}", trace.decision())
-        }
-    };
-    http_support::serve(Router::new().route("/api", get(handler)).layer(layer)).await
+    relay::service(layer, recorder, |trace| format!("{:?}", trace.decision())).await
 }
 
 /// One request into the service with `headers`; the reply and the headers

@@ -7,22 +7,15 @@
 
 #[path = "support/http.rs"]
 mod http_support;
+#[path = "support/relay.rs"]
+mod relay;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::Extension;
-use axum::routing::get;
 use http::Method;
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_trace_context::client::PropagateLayer;
-use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer, Unlinked};
-use tower_trace_context::{Allowlist, TRACEPARENT};
+use tower_trace_context::TRACEPARENT;
+use tower_trace_context::server::{Decision, TraceContextLayer, Unlinked};
 use tracing_subscriber::layer::SubscriberExt;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
@@ -54,37 +47,19 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
     }
 }
 
-/// Server layer -> handler -> client layer -> recorder; the handler answers
-/// with the decision and whether it saw a server-span `traceparent`.
+/// The service under test (`support/relay.rs`); the handler answers with
+/// the decision, the server span's `traceparent` and the incoming
+/// baggage's `tenant` as it reads them.
 async fn service(recorder: SocketAddr) -> SocketAddr {
-    let allow = Allowlist::builder()
-        .origin(format!("http://{recorder}"))
-        .build()
-        .unwrap();
-    let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow))
-        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
-    let handler = move |Extension(trace): Extension<RequestTrace>| {
-        let mut client = client.clone();
-        async move {
-            let req = http::Request::get(format!("http://{recorder}/next"))
-                .body(Empty::new())
-                .unwrap();
-            let res = client.ready().await.unwrap().call(req).await.unwrap();
-            let _ = res.into_body().collect().await;
-            // The incoming baggage, as the handler reads it.
-            let tenant = trace.baggage().get("tenant").map(|v| v.as_str().to_owned());
-            format!(
-                "{:?} {:?} {tenant:?}",
-                trace.decision(),
-                trace.traceparent()
-            )
-        }
-    };
-    let app = Router::new()
-        .route("/api", get(handler))
-        .layer(TraceContextLayer::new());
-    http_support::serve(app).await
+    relay::service(TraceContextLayer::new(), recorder, |trace| {
+        let tenant = trace.baggage().get("tenant").map(|v| v.as_str().to_owned());
+        format!(
+            "{:?} {:?} {tenant:?}",
+            trace.decision(),
+            trace.traceparent()
+        )
+    })
+    .await
 }
 
 /// Two requests; checks what each passed on, returns the reply bodies.
