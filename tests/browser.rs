@@ -165,10 +165,13 @@ done({ meta: meta && meta.content, timing: nav.serverTiming.map((e) => ({ name: 
         format!("{trace}|page=1"),
         "the handler saw the page's trace and tracestate"
     );
-    let spans = otel.spans(3).await;
+    // The preflight passed through the trace layer (the CorsLayer does not
+    // list the trace headers: the layer merged them in, or the browser
+    // would have failed the fetch), and got no span of its own.
+    let spans = otel.spans(2).await;
     assert!(
-        spans.iter().any(|s| s.name.starts_with("OPTIONS")),
-        "a preflight reached the server: {:?}",
+        !spans.iter().any(|s| s.name.starts_with("OPTIONS")),
+        "preflights are not traced by default: {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     let api_span = spans

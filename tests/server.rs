@@ -268,7 +268,88 @@ async fn merges_with_headers_the_app_set() {
         reply.all("access-control-allow-headers"),
         ["content-type, TraceParent", "tracestate"]
     );
-    otel.spans(2).await;
+    // The preflight is not traced (by default): only the GET has a span.
+    let spans = otel.spans(1).await;
+    assert_eq!(
+        spans.iter().map(|s| s.name.as_ref()).collect::<Vec<&str>>(),
+        ["GET /api/data"]
+    );
+}
+
+/// CORS preflights carry no trace context: by default no span, no trace
+/// response headers, only the `Access-Control-Allow-Headers` merge; with
+/// `trace_preflights(true)` a server span and the headers, as for any
+/// request. Behind tower-http's `CorsLayer`, over TCP.
+#[tokio::test]
+async fn preflights_are_not_traced_unless_asked() {
+    let otel = otel::install();
+    let app = |layer: TraceContextLayer| {
+        let handler = |Extension(trace): Extension<RequestTrace>| async move {
+            format!("{:?}", trace.decision())
+        };
+        let cors = CorsLayer::new()
+            .allow_origin(HeaderValue::from_static(ORIGIN))
+            .allow_methods([Method::GET, Method::OPTIONS]);
+        Router::new()
+            .route("/api/data", get(handler))
+            .layer(cors)
+            .layer(layer)
+    };
+    let preflight = [
+        ("origin", ORIGIN),
+        ("access-control-request-method", "GET"),
+        ("access-control-request-headers", "traceparent,tracestate"),
+    ];
+
+    let addr = serve(app(TraceContextLayer::new())).await;
+    let url = format!("http://{addr}/api/data");
+    let reply = send(Method::OPTIONS, &url, &preflight).await;
+    assert!(reply.status.is_success());
+    assert_eq!(
+        reply.all("access-control-allow-headers"),
+        ["traceparent, tracestate"]
+    );
+    for name in [
+        "server-timing",
+        "timing-allow-origin",
+        "access-control-expose-headers",
+    ] {
+        assert!(reply.all(name).is_empty(), "{name}: {reply:?}");
+    }
+    // A plain OPTIONS (no Access-Control-Request-Method) is a request like
+    // any other, and so is the GET that follows the preflight.
+    let reply = send(
+        Method::GET,
+        &url,
+        &[("origin", ORIGIN), ("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.body, "Continued");
+    assert!(!reply.all("server-timing").is_empty());
+    let spans = otel.spans(1).await;
+    assert_eq!(
+        spans.iter().map(|s| s.name.as_ref()).collect::<Vec<&str>>(),
+        ["GET /api/data"],
+        "no span for the preflight"
+    );
+
+    // Switched on: the preflight gets its span and the trace headers.
+    let addr = serve(app(TraceContextLayer::new().trace_preflights(true))).await;
+    let url = format!("http://{addr}/api/data");
+    let reply = send(Method::OPTIONS, &url, &preflight).await;
+    assert!(reply.status.is_success());
+    assert_eq!(
+        reply.all("access-control-allow-headers"),
+        ["traceparent, tracestate"]
+    );
+    assert!(!reply.all("server-timing").is_empty(), "{reply:?}");
+    assert_eq!(reply.all("timing-allow-origin"), [ORIGIN]);
+    let spans = otel.spans(2).await;
+    assert!(
+        spans.iter().any(|s| s.name.starts_with("OPTIONS")),
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

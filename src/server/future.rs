@@ -24,6 +24,10 @@ pub(crate) struct ResponseState {
     pub(crate) config: Arc<Config>,
     pub(crate) origin: Option<HeaderValue>,
     pub(crate) preflight: bool,
+    /// Whether to write the trace response headers (`server-timing`,
+    /// `Access-Control-Expose-Headers`, `Timing-Allow-Origin`); without,
+    /// only the preflight `Access-Control-Allow-Headers` merge.
+    pub(crate) trace_headers: bool,
     pub(crate) server_timing: Option<HeaderValue>,
     /// `sentry-trace` and `baggage` entries.
     #[cfg(feature = "sentry")]
@@ -33,8 +37,14 @@ pub(crate) struct ResponseState {
 impl ResponseState {
     /// Appends and merges response headers; never removes or replaces what
     /// the application (or an inner CORS layer) set.
-    fn apply(self, headers: &mut HeaderMap) {
-        let wrote_server_timing = match self.server_timing {
+    fn apply(mut self, headers: &mut HeaderMap) {
+        if !self.trace_headers {
+            if let Some(origin) = &self.origin {
+                self.merge_preflight(headers, cors_allows(headers, origin));
+            }
+            return;
+        }
+        let wrote_server_timing = match self.server_timing.take() {
             Some(value) => {
                 headers.append(SERVER_TIMING, value);
                 true
@@ -44,21 +54,19 @@ impl ResponseState {
         #[cfg(feature = "sentry")]
         let wrote_server_timing = wrote_server_timing || !self.sentry_timing.is_empty();
         #[cfg(feature = "sentry")]
-        for value in self.sentry_timing {
+        for value in std::mem::take(&mut self.sentry_timing) {
             headers.append(SERVER_TIMING, value);
         }
         if let TimingAllowOrigin::Any = self.config.timing_allow_origin {
             merge_timing_allow_origin(headers, &HeaderValue::from_static("*"));
         }
-        let Some(origin) = self.origin else {
+        let Some(origin) = self.origin.take() else {
             return;
         };
         if wrote_server_timing && self.config.expose_server_timing {
             merge_expose_headers(headers);
         }
-        let cors_allows_origin = headers
-            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
-            .is_some_and(|allowed| allowed == "*" || allowed == origin);
+        let cors_allows_origin = cors_allows(headers, &origin);
         let timing_allowed = match &self.config.timing_allow_origin {
             TimingAllowOrigin::MirrorCors => cors_allows_origin,
             TimingAllowOrigin::Origins(list) => list.contains(&origin),
@@ -67,10 +75,24 @@ impl ResponseState {
         if timing_allowed {
             merge_timing_allow_origin(headers, &origin);
         }
+        self.merge_preflight(headers, cors_allows_origin);
+    }
+
+    /// On a preflight the response allows for the origin: the trace headers
+    /// into `Access-Control-Allow-Headers`.
+    fn merge_preflight(&self, headers: &mut HeaderMap, cors_allows_origin: bool) {
         if self.preflight && cors_allows_origin && !self.config.preflight_allow_headers.is_empty() {
             merge_allow_headers(headers, &self.config.preflight_allow_headers);
         }
     }
+}
+
+/// Whether the response lets `origin` read it through CORS
+/// (`Access-Control-Allow-Origin` is that origin or `*`).
+fn cors_allows(headers: &HeaderMap, origin: &HeaderValue) -> bool {
+    headers
+        .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_some_and(|allowed| allowed == "*" || allowed == origin)
 }
 
 pin_project! {

@@ -22,6 +22,9 @@ pub enum Decision {
     NotTrusted(Trust),
     /// No usable `traceparent`: a new trace was started.
     NewTrace(ParseError),
+    /// A CORS preflight, not traced (see
+    /// [`TraceContextLayer::trace_preflights`](crate::server::TraceContextLayer::trace_preflights)).
+    Preflight,
     /// A valid incoming context the policy trusts, but no server span to
     /// continue it in (see [`Unlinked`]): it is passed on unchanged (same
     /// ids, flags, `tracestate` and `baggage`) to outgoing calls made while

@@ -26,6 +26,7 @@ pub(crate) struct Config {
     pub(crate) preflight_allow_headers: Vec<HeaderName>,
     pub(crate) baggage: bool,
     pub(crate) random_trace_ids: bool,
+    pub(crate) trace_preflights: bool,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<Arc<SentrySupport>>,
 }
@@ -50,6 +51,7 @@ impl Default for Config {
             preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
             baggage: true,
             random_trace_ids: false,
+            trace_preflights: false,
             #[cfg(feature = "sentry")]
             sentry: None,
         }
@@ -69,7 +71,8 @@ impl fmt::Debug for Config {
             .field("timing_allow_origin", &self.timing_allow_origin)
             .field("preflight_allow_headers", &self.preflight_allow_headers)
             .field("baggage", &self.baggage)
-            .field("random_trace_ids", &self.random_trace_ids);
+            .field("random_trace_ids", &self.random_trace_ids)
+            .field("trace_preflights", &self.trace_preflights);
         #[cfg(feature = "sentry")]
         f.field("sentry", &self.sentry);
         f.finish()
@@ -278,6 +281,30 @@ impl<M> TraceContextLayer<M> {
     #[must_use]
     pub fn random_trace_ids(mut self, random: bool) -> Self {
         self.config_mut().random_trace_ids = random;
+        self
+    }
+
+    /// Whether CORS preflights (`OPTIONS` with `Access-Control-Request-Method`)
+    /// get a server span and the trace response headers. Default off: a
+    /// preflight carries no trace context (browsers never send custom
+    /// headers on it), so tracing it only adds a one-span root trace per
+    /// cross-origin call. Off, the layer opens no span, parses nothing,
+    /// writes no `server-timing`, `Access-Control-Expose-Headers` or
+    /// `Timing-Allow-Origin`, and only merges the trace headers into
+    /// `Access-Control-Allow-Headers` (see
+    /// [`preflight_allow_headers`](Self::preflight_allow_headers));
+    /// [`RequestTrace::decision`](crate::server::RequestTrace::decision) is
+    /// [`Decision::Preflight`](crate::server::Decision::Preflight). A second
+    /// call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().trace_preflights(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn trace_preflights(mut self, enabled: bool) -> Self {
+        self.config_mut().trace_preflights = enabled;
         self
     }
 

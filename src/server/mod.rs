@@ -24,6 +24,11 @@
 //!    preflight responses that allow the origin,
 //!    `Access-Control-Allow-Headers: traceparent, tracestate`.
 //!
+//! CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) skip
+//! steps 1 to 3 and get only the `Access-Control-Allow-Headers` merge,
+//! unless [`TraceContextLayer::trace_preflights`] is on: they carry no trace
+//! context, and a span each would be a one-span trace per cross-origin call.
+//!
 //! Why a trace was not continued is logged as a `DEBUG` event with target
 //! `tower_trace_context` (no header, which rule failed, or the policy).
 //!

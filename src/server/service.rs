@@ -129,6 +129,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let preflight = req.method() == Method::OPTIONS
+            && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+        if preflight && !self.config.trace_preflights {
+            return self.preflight(req);
+        }
         let span = self.make_span.make_span(&req);
         // Tracing off (no subscriber, or the span filtered out): no
         // OpenTelemetry types are built for the span; the incoming context
@@ -268,8 +273,8 @@ where
             sentry_timing,
             config: self.config.clone(),
             origin: req.headers().get(ORIGIN).cloned(),
-            preflight: req.method() == Method::OPTIONS
-                && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD),
+            preflight,
+            trace_headers: true,
             server_timing,
         };
         req.extensions_mut().insert(trace);
@@ -281,6 +286,37 @@ where
             self.inner.call(req)
         };
         ResponseFuture::new(future, span, state, attach, otel)
+    }
+}
+
+impl<S, M> TraceContext<S, M> {
+    /// A CORS preflight, untraced: no span, nothing parsed, only the
+    /// `Access-Control-Allow-Headers` merge on the response.
+    fn preflight<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        let state = ResponseState {
+            #[cfg(feature = "sentry")]
+            sentry_timing: Vec::new(),
+            config: self.config.clone(),
+            origin: req.headers().get(ORIGIN).cloned(),
+            preflight: true,
+            trace_headers: false,
+            server_timing: None,
+        };
+        req.extensions_mut().insert(RequestTrace {
+            cx: Context::new(),
+            incoming: Err(ParseError::Missing),
+            decision: Decision::Preflight,
+            server_span: false,
+            #[cfg(feature = "sentry")]
+            sentry: self.config.sentry.clone(),
+        });
+        ResponseFuture::new(self.inner.call(req), Span::none(), state, None, None)
     }
 }
 
