@@ -181,6 +181,10 @@ pub enum ConfigError {
     InvalidToken(String),
     /// Not a serialized origin (`scheme://host[:port]`, no path, no `*`).
     InvalidOrigin(String),
+    /// Not a Sentry DSN (`{PROTOCOL}://{PUBLIC_KEY}[:{SECRET_KEY}]@{HOST}[:{PORT}][/{PATH}]/{PROJECT_ID}`):
+    /// which part is wrong. The DSN itself is not repeated, as it may hold a
+    /// secret key.
+    InvalidDsn(&'static str),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -188,6 +192,7 @@ impl std::fmt::Display for ConfigError {
         match self {
             Self::InvalidToken(s) => write!(f, "not an HTTP token: {s:?}"),
             Self::InvalidOrigin(s) => write!(f, "not a serialized origin: {s:?}"),
+            Self::InvalidDsn(why) => write!(f, "not a Sentry DSN: {why}"),
         }
     }
 }

@@ -467,3 +467,50 @@ async fn meta_tags_carry_sentry_trace_and_baggage() {
         reply.body
     );
 }
+
+/// `SentrySupport::from_dsn`: the DSN shapes Sentry issues, and a typed
+/// error naming the part that is wrong (never repeating a secret key).
+#[test]
+fn sentry_support_from_dsn() {
+    use tower_trace_context::ConfigError;
+    use tower_trace_context::server::SentrySupport;
+    let key = "49d0f7386ad645858ae85020e393bef3";
+    for dsn in [
+        format!("https://{key}@o447951.ingest.sentry.io/5439"),
+        format!("https://{key}:deadbeefsecret@o1.ingest.us.sentry.io/5439"),
+        format!("http://{key}@sentry.internal:9000/2"),
+        format!("https://{key}@sentry.example.com/prefix/path/42"),
+        format!("http://{key}@[::1]:9000/7"),
+        format!("  https://{key}@localhost/1  "),
+    ] {
+        assert_eq!(
+            SentrySupport::from_dsn(&dsn),
+            Ok(SentrySupport::new().public_key(key)),
+            "{dsn}"
+        );
+    }
+    for (dsn, why) in [
+        ("", "no '://' after the protocol"),
+        ("o1.ingest.sentry.io/5439", "no '://' after the protocol"),
+        ("ftp://k@host/1", "the protocol is not http or https"),
+        ("https://host/1", "no public key before '@'"),
+        (
+            "https://@host/1",
+            "the public key is empty or not letters, digits and '_'",
+        ),
+        (
+            "https://a-b:secret@host/1",
+            "the public key is empty or not letters, digits and '_'",
+        ),
+        ("https://k@host", "no '/{PROJECT_ID}' after the host"),
+        ("https://k@/1", "no host"),
+        ("https://k@host:x/1", "the port is not a number"),
+        ("https://k@host:/1", "the port is not a number"),
+        ("https://k@host/", "the project id is not a number"),
+        ("https://k@host/abc", "the project id is not a number"),
+    ] {
+        let err = SentrySupport::from_dsn(dsn).unwrap_err();
+        assert_eq!(err, ConfigError::InvalidDsn(why), "{dsn}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+}

@@ -276,6 +276,29 @@ impl SentrySupport {
         }
     }
 
+    /// Sentry interop with the public key of your project's DSN (see
+    /// [`public_key`](Self::public_key)), the DSN as Sentry shows it:
+    /// `{PROTOCOL}://{PUBLIC_KEY}[:{SECRET_KEY}]@{HOST}[:{PORT}][/{PATH}]/{PROJECT_ID}`
+    /// with protocol `http` or `https`, a non-empty key of letters, digits
+    /// and `_`, a host, a numeric port if any, and a numeric project id, as
+    /// Sentry's SDKs check it. Only the public key is kept.
+    ///
+    /// ```
+    /// use tower_trace_context::ConfigError;
+    /// use tower_trace_context::server::SentrySupport;
+    ///
+    /// let s = SentrySupport::from_dsn("https://49d0f7386ad645858ae85020e393bef3@o1.ingest.sentry.io/4505")?;
+    /// assert_eq!(s, SentrySupport::new().public_key("49d0f7386ad645858ae85020e393bef3"));
+    /// assert_eq!(
+    ///     SentrySupport::from_dsn("https://o1.ingest.sentry.io/4505"),
+    ///     Err(ConfigError::InvalidDsn("no public key before '@'"))
+    /// );
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn from_dsn(dsn: &str) -> Result<Self, ConfigError> {
+        Ok(Self::new().public_key(dsn_public_key(dsn)?))
+    }
+
     fn with_dsc(mut self, key: &'static str, value: &str) -> Self {
         self.dsc.retain(|(k, _)| *k != key);
         self.dsc.push((key, Arc::from(value)));
@@ -365,4 +388,53 @@ impl SentrySupport {
         self.server_timing = enabled;
         self
     }
+}
+
+/// The public key of a Sentry DSN, checked as Sentry's SDKs check a DSN.
+#[cfg(feature = "sentry")]
+fn dsn_public_key(dsn: &str) -> Result<&str, ConfigError> {
+    let invalid = ConfigError::InvalidDsn;
+    let (scheme, rest) = dsn
+        .trim()
+        .split_once("://")
+        .ok_or(invalid("no '://' after the protocol"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid("the protocol is not http or https"));
+    }
+    let (userinfo, rest) = rest
+        .split_once('@')
+        .ok_or(invalid("no public key before '@'"))?;
+    let key = userinfo.split_once(':').map_or(userinfo, |(key, _)| key);
+    let word = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if key.is_empty() || !word(key) {
+        return Err(invalid(
+            "the public key is empty or not letters, digits and '_'",
+        ));
+    }
+    let (authority, path) = rest
+        .split_once('/')
+        .ok_or(invalid("no '/{PROJECT_ID}' after the host"))?;
+    // `host[:port]`, where an IPv6 host is in brackets.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, after)) => (host, Some(after.strip_prefix(':').unwrap_or(after))),
+            None => ("", None),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(invalid("the port is not a number"));
+    }
+    let project = path.rsplit('/').next().unwrap_or_default();
+    if project.is_empty() || !project.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("the project id is not a number"));
+    }
+    Ok(key)
 }
