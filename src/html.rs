@@ -36,6 +36,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::cache::{CacheRequest, shared_cache_may_store};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 use crate::server::RequestTrace;
@@ -198,9 +199,12 @@ impl fmt::Display for MetaTags {
 /// may be inserted. Responses that are not `text/html`, have a
 /// `Content-Encoding`, or have no `<head>` in their first
 /// [`HEAD_SEARCH_LIMIT`] bytes are left untouched.
+///
+/// Responses a shared cache may store get no tags (see
+/// [`trace_cacheable_responses`](Self::trace_cacheable_responses)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MetaTagsLayer {
-    _private: (),
+    trace_cacheable_responses: bool,
 }
 
 impl MetaTagsLayer {
@@ -209,13 +213,36 @@ impl MetaTagsLayer {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Whether pages a shared cache may store still get the tags. Default
+    /// off: a cached page would hand every later visitor the one server span
+    /// that rendered it, merging unrelated users' traces. The rules (RFC
+    /// 9111) are those of
+    /// [`TraceContextLayer::trace_cacheable_responses`](crate::server::TraceContextLayer::trace_cacheable_responses);
+    /// a `DEBUG` event names the directive each time tags are left out.
+    /// Turn it on if your caches vary on or purge such pages. A second call
+    /// replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::html::MetaTagsLayer;
+    /// let layer = MetaTagsLayer::new().trace_cacheable_responses(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn trace_cacheable_responses(mut self, enabled: bool) -> Self {
+        self.trace_cacheable_responses = enabled;
+        self
+    }
 }
 
 impl<S> Layer<S> for MetaTagsLayer {
     type Service = MetaTagsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetaTagsService { inner }
+        MetaTagsService {
+            inner,
+            trace_cacheable_responses: self.trace_cacheable_responses,
+        }
     }
 }
 
@@ -223,6 +250,7 @@ impl<S> Layer<S> for MetaTagsLayer {
 #[derive(Clone, Debug)]
 pub struct MetaTagsService<S> {
     inner: S,
+    trace_cacheable_responses: bool,
 }
 
 impl<S> MetaTagsService<S> {
@@ -259,9 +287,12 @@ where
             .flatten()
             .and_then(MetaTags::for_request)
             .map(|tags| tags.to_bytes());
+        let cache = (!self.trace_cacheable_responses)
+            .then(|| CacheRequest::of(req.method(), req.headers()));
         MetaTagsFuture {
             inner: self.inner.call(req),
             tags,
+            cache,
         }
     }
 }
@@ -272,6 +303,9 @@ pin_project! {
         #[pin]
         inner: F,
         tags: Option<Bytes>,
+        // The request's side of the shared-cache rule (`None`: tags even
+        // in cacheable pages).
+        cache: Option<CacheRequest>,
     }
 }
 
@@ -315,10 +349,20 @@ where
             response.status(),
             StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
         );
+        let cached = this.cache.and_then(|request| {
+            shared_cache_may_store(request, response.status(), response.headers())
+        });
+        if let (Some(reason), Some(_)) = (cached, &this.tags) {
+            tracing::debug!(
+                target: "tower_trace_context",
+                reason,
+                "no trace meta tags: a shared cache may store this page"
+            );
+        }
         let tags = this
             .tags
             .take()
-            .filter(|_| whole && is_plain_html(response.headers()));
+            .filter(|_| whole && cached.is_none() && is_plain_html(response.headers()));
         let (mut parts, body) = response.into_parts();
         if tags.is_some() {
             parts.headers.remove(CONTENT_LENGTH);

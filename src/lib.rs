@@ -102,6 +102,7 @@
 
 mod allowlist;
 mod baggage;
+mod cache;
 pub mod client;
 mod context;
 mod error;

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
-use http::{HeaderMap, HeaderValue, Response};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
+use crate::cache::{CacheRequest, shared_cache_may_store};
 use crate::response_headers::{
     SERVER_TIMING, merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
 };
@@ -28,6 +29,8 @@ pub(crate) struct ResponseState {
     /// `Access-Control-Expose-Headers`, `Timing-Allow-Origin`); without,
     /// only the preflight `Access-Control-Allow-Headers` merge.
     pub(crate) trace_headers: bool,
+    /// What the request says about shared caching of the response.
+    pub(crate) cache: CacheRequest,
     pub(crate) server_timing: Option<HeaderValue>,
     /// `sentry-trace` and `baggage` entries.
     #[cfg(feature = "sentry")]
@@ -37,12 +40,26 @@ pub(crate) struct ResponseState {
 impl ResponseState {
     /// Appends and merges response headers; never removes or replaces what
     /// the application (or an inner CORS layer) set.
-    fn apply(mut self, headers: &mut HeaderMap) {
+    fn apply(mut self, status: StatusCode, headers: &mut HeaderMap) {
         if !self.trace_headers {
             if let Some(origin) = &self.origin {
                 self.merge_preflight(headers, cors_allows(headers, origin));
             }
             return;
+        }
+        // A response a shared cache may store names no span: every later
+        // visitor would be linked to this one.
+        if !self.config.trace_cacheable_responses {
+            if let Some(reason) = shared_cache_may_store(self.cache, status, headers) {
+                tracing::debug!(
+                    target: "tower_trace_context",
+                    reason,
+                    "no trace entries in server-timing: a shared cache may store this response"
+                );
+                self.server_timing = None;
+                #[cfg(feature = "sentry")]
+                self.sentry_timing.clear();
+            }
         }
         let wrote_server_timing = match self.server_timing.take() {
             Some(value) => {
@@ -175,7 +192,7 @@ where
                     }
                 }
                 if let Some(state) = this.state.take() {
-                    state.apply(response.headers_mut());
+                    state.apply(status, response.headers_mut());
                 }
                 Poll::Ready(Ok(response))
             }

@@ -27,6 +27,7 @@ pub(crate) struct Config {
     pub(crate) baggage: bool,
     pub(crate) random_trace_ids: bool,
     pub(crate) trace_preflights: bool,
+    pub(crate) trace_cacheable_responses: bool,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<Arc<SentrySupport>>,
 }
@@ -52,6 +53,7 @@ impl Default for Config {
             baggage: true,
             random_trace_ids: false,
             trace_preflights: false,
+            trace_cacheable_responses: false,
             #[cfg(feature = "sentry")]
             sentry: None,
         }
@@ -72,7 +74,8 @@ impl fmt::Debug for Config {
             .field("preflight_allow_headers", &self.preflight_allow_headers)
             .field("baggage", &self.baggage)
             .field("random_trace_ids", &self.random_trace_ids)
-            .field("trace_preflights", &self.trace_preflights);
+            .field("trace_preflights", &self.trace_preflights)
+            .field("trace_cacheable_responses", &self.trace_cacheable_responses);
         #[cfg(feature = "sentry")]
         f.field("sentry", &self.sentry);
         f.finish()
@@ -305,6 +308,30 @@ impl<M> TraceContextLayer<M> {
     #[must_use]
     pub fn trace_preflights(mut self, enabled: bool) -> Self {
         self.config_mut().trace_preflights = enabled;
+        self
+    }
+
+    /// Whether responses a shared cache may store still get the trace
+    /// entries in `server-timing` (`traceparent`, and Sentry's `sentry-trace`
+    /// and `baggage`). Default off: behind a CDN or proxy, every later visitor
+    /// served from the cache would be linked to the one server span that
+    /// produced the response, and unrelated users' traces would merge. Which
+    /// responses count (RFC 9111: `Cache-Control` `public`, `s-maxage`,
+    /// `max-age` without `private` or `no-store`, else `Expires`, or
+    /// `Last-Modified` on a heuristically cacheable status; GET and HEAD only;
+    /// with `Authorization` only when `public`, `s-maxage` or
+    /// `must-revalidate`) is in the README. A `DEBUG` event names the
+    /// directive each time entries are left out. Turn it on if your caches
+    /// vary on or strip these headers. A second call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().trace_cacheable_responses(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn trace_cacheable_responses(mut self, enabled: bool) -> Self {
+        self.config_mut().trace_cacheable_responses = enabled;
         self
     }
 

@@ -24,6 +24,11 @@
 //!    preflight responses that allow the origin,
 //!    `Access-Control-Allow-Headers: traceparent, tracestate`.
 //!
+//! Responses a shared cache may store (RFC 9111; see
+//! [`TraceContextLayer::trace_cacheable_responses`]) get no trace entries in
+//! `server-timing`: a cached copy would link every later visitor to this
+//! request's span.
+//!
 //! CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) skip
 //! steps 1 to 3 and get only the `Access-Control-Allow-Headers` merge,
 //! unless [`TraceContextLayer::trace_preflights`] is on: they carry no trace

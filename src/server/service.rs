@@ -17,6 +17,7 @@ use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
 use crate::baggage::BaggageView;
+use crate::cache::CacheRequest;
 use crate::error::{BaggageError, ParseError};
 use crate::headers::BAGGAGE;
 use crate::propagation::{WireContext, WireTrace, remote_from_headers};
@@ -275,6 +276,7 @@ where
             origin: req.headers().get(ORIGIN).cloned(),
             preflight,
             trace_headers: true,
+            cache: CacheRequest::of(req.method(), req.headers()),
             server_timing,
         };
         req.extensions_mut().insert(trace);
@@ -306,6 +308,7 @@ impl<S, M> TraceContext<S, M> {
             origin: req.headers().get(ORIGIN).cloned(),
             preflight: true,
             trace_headers: false,
+            cache: CacheRequest::of(req.method(), req.headers()),
             server_timing: None,
         };
         req.extensions_mut().insert(RequestTrace {
