@@ -212,6 +212,40 @@ impl ServerTimingName {
     /// `trace`: the name in the W3C Trace Context Level 3 draft.
     pub const TRACE: &'static str = "trace";
 
+    /// `trace`, the name in the W3C Trace Context Level 3 draft.
+    ///
+    /// ```
+    /// # use tower_trace_context::ServerTimingName;
+    /// assert_eq!(ServerTimingName::trace().as_str(), "trace");
+    /// ```
+    #[must_use]
+    pub fn trace() -> Self {
+        Self {
+            prefix: Bytes::from_static(b"trace;desc=\""),
+        }
+    }
+
+    /// The entry `name;dur=<milliseconds>` (three decimals).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_trace_context::ServerTimingName;
+    /// let name = ServerTimingName::new("app")?;
+    /// assert_eq!(name.duration_entry(Duration::from_micros(12_345)), "app;dur=12.345");
+    /// # Ok::<(), tower_trace_context::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn duration_entry(&self, elapsed: std::time::Duration) -> HeaderValue {
+        let micros = elapsed.as_micros();
+        let value = format!(
+            "{};dur={}.{:03}",
+            self.as_str(),
+            micros / 1000,
+            micros % 1000
+        );
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
     /// Validates a metric name.
     pub fn new(name: &str) -> Result<Self, ConfigError> {
         if !is_token(name) {

@@ -581,3 +581,71 @@ fn services_are_clone_and_debug() {
     assert!(format!("{svc:?}").starts_with("TraceContext {"));
     assert!(format!("{layer:?}").contains("trust: Continue"));
 }
+
+/// Server-Timing: the `traceparent` entry, the Level 3 `trace` entry, or
+/// both, and a `dur` entry browser tools show; all next to the app's own.
+#[tokio::test]
+async fn server_timing_entry_names_and_duration() {
+    use tower_trace_context::ServerTimingName;
+    let _otel = otel::install();
+    let app = |layer: TraceContextLayer| {
+        Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    ([("server-timing", "db;dur=3")], "ok")
+                }),
+            )
+            .layer(layer)
+    };
+    let both = TraceContextLayer::new()
+        .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()])
+        .server_timing_duration(Some(ServerTimingName::new("app").unwrap()));
+    let addr = serve(app(both)).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    let timing = reply.all("server-timing");
+    assert_eq!(timing[0], "db;dur=3", "the app's entry first: {timing:?}");
+    let traceparent = server_timing_desc(&timing, "traceparent");
+    let trace = server_timing_desc(&timing, "trace");
+    assert!(
+        traceparent.starts_with(&format!("00-{TRACE}-")),
+        "{timing:?}"
+    );
+    assert_eq!(trace, traceparent, "both entries name the server span");
+    let dur = timing
+        .iter()
+        .find_map(|e| e.strip_prefix("app;dur="))
+        .expect("a dur entry");
+    let ms: f64 = dur.parse().expect("dur is a number");
+    assert!(ms >= 20.0 && ms < 10_000.0, "{ms} ms");
+
+    // Only the Level 3 name; no duration by default.
+    let addr = serve(app(
+        TraceContextLayer::new().server_timing_names([ServerTimingName::trace()])
+    ))
+    .await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    let timing = reply.all("server-timing");
+    assert_eq!(timing.len(), 2, "{timing:?}");
+    assert!(timing[1].starts_with("trace;desc=\"00-"), "{timing:?}");
+    // An empty list writes no trace entry.
+    let addr = serve(app(TraceContextLayer::new().server_timing_names([]))).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.all("server-timing"), ["db;dur=3"]);
+}

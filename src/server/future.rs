@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Instant;
 
 use http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -18,6 +19,7 @@ use crate::response_headers::{
 };
 use crate::server::TimingAllowOrigin;
 use crate::server::layer::Config;
+use crate::traceparent::TraceParent;
 
 /// What the response needs, gathered from the request.
 #[derive(Debug)]
@@ -31,7 +33,11 @@ pub(crate) struct ResponseState {
     pub(crate) trace_headers: bool,
     /// What the request says about shared caching of the response.
     pub(crate) cache: CacheRequest,
-    pub(crate) server_timing: Option<HeaderValue>,
+    /// The server span's `traceparent`, for the Server-Timing entries.
+    pub(crate) traceparent: Option<TraceParent>,
+    /// When the request reached the layer (only when a duration entry is
+    /// configured).
+    pub(crate) start: Option<Instant>,
     /// `sentry-trace` and `baggage` entries.
     #[cfg(feature = "sentry")]
     pub(crate) sentry_timing: Vec<HeaderValue>,
@@ -56,18 +62,22 @@ impl ResponseState {
                     reason,
                     "no trace entries in server-timing: a shared cache may store this response"
                 );
-                self.server_timing = None;
+                self.traceparent = None;
                 #[cfg(feature = "sentry")]
                 self.sentry_timing.clear();
             }
         }
-        let wrote_server_timing = match self.server_timing.take() {
-            Some(value) => {
-                headers.append(SERVER_TIMING, value);
-                true
+        let mut wrote_server_timing = false;
+        if let Some(tp) = &self.traceparent {
+            for name in &self.config.server_timing {
+                headers.append(SERVER_TIMING, name.entry(tp));
+                wrote_server_timing = true;
             }
-            None => false,
-        };
+        }
+        if let (Some(name), Some(start)) = (&self.config.server_timing_duration, self.start) {
+            headers.append(SERVER_TIMING, name.duration_entry(start.elapsed()));
+            wrote_server_timing = true;
+        }
         #[cfg(feature = "sentry")]
         let wrote_server_timing = wrote_server_timing || !self.sentry_timing.is_empty();
         #[cfg(feature = "sentry")]

@@ -20,7 +20,11 @@ use crate::server::{DefaultMakeSpan, TraceContext};
 pub(crate) struct Config {
     pub(crate) trust: Trust,
     pub(crate) trust_fn: Option<TrustFn>,
-    pub(crate) server_timing: Option<ServerTimingName>,
+    /// Names of the Server-Timing entries carrying the server span's
+    /// `traceparent` (empty: none).
+    pub(crate) server_timing: Vec<ServerTimingName>,
+    /// Name of the entry with the time until the response head, if any.
+    pub(crate) server_timing_duration: Option<ServerTimingName>,
     pub(crate) expose_server_timing: bool,
     pub(crate) timing_allow_origin: TimingAllowOrigin,
     pub(crate) preflight_allow_headers: Vec<HeaderName>,
@@ -46,7 +50,8 @@ impl Default for Config {
         Self {
             trust: Trust::Continue,
             trust_fn: None,
-            server_timing: Some(ServerTimingName::default()),
+            server_timing: vec![ServerTimingName::default()],
+            server_timing_duration: None,
             expose_server_timing: true,
             timing_allow_origin: TimingAllowOrigin::MirrorCors,
             preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
@@ -69,6 +74,7 @@ impl fmt::Debug for Config {
                 &self.trust_fn.as_ref().map(|_| "Fn(&RequestHead) -> Trust"),
             )
             .field("server_timing", &self.server_timing)
+            .field("server_timing_duration", &self.server_timing_duration)
             .field("expose_server_timing", &self.expose_server_timing)
             .field("timing_allow_origin", &self.timing_allow_origin)
             .field("preflight_allow_headers", &self.preflight_allow_headers)
@@ -181,8 +187,50 @@ impl<M> TraceContextLayer<M> {
     /// # Ok::<(), tower_trace_context::ConfigError>(())
     /// ```
     pub fn server_timing_name(mut self, name: &str) -> Result<Self, ConfigError> {
-        self.config_mut().server_timing = Some(ServerTimingName::new(name)?);
+        self.config_mut().server_timing = vec![ServerTimingName::new(name)?];
         Ok(self)
+    }
+
+    /// The Server-Timing entries that carry the server span's `traceparent`,
+    /// one per name, in order (an empty list writes none). Today's browser
+    /// agents (Grafana Faro, Splunk) read `traceparent`; the W3C Trace
+    /// Context Level 3 draft names it `trace`: send both to serve both. A
+    /// second call replaces the list.
+    ///
+    /// ```
+    /// use tower_trace_context::ServerTimingName;
+    /// use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new()
+    ///     .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn server_timing_names(
+        mut self,
+        names: impl IntoIterator<Item = ServerTimingName>,
+    ) -> Self {
+        self.config_mut().server_timing = names.into_iter().collect();
+        self
+    }
+
+    /// A Server-Timing entry `name;dur=<ms>` with the time from the request
+    /// reaching this layer to the response head leaving it, in milliseconds,
+    /// so browser developer tools show the backend's time next to the trace
+    /// (`None`, the default, writes none). Written with the other entries,
+    /// also on responses a shared cache may store (it names no span). A
+    /// second call replaces the first.
+    ///
+    /// ```
+    /// use tower_trace_context::ServerTimingName;
+    /// use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().server_timing_duration(Some(ServerTimingName::new("app")?));
+    /// # let _ = layer;
+    /// # Ok::<(), tower_trace_context::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn server_timing_duration(mut self, name: Option<ServerTimingName>) -> Self {
+        self.config_mut().server_timing_duration = name;
+        self
     }
 
     /// Turns the Server-Timing entry (and so the `Access-Control-Expose-Headers`
@@ -196,9 +244,9 @@ impl<M> TraceContextLayer<M> {
     #[must_use]
     pub fn server_timing(mut self, enabled: bool) -> Self {
         let config = self.config_mut();
-        match (enabled, config.server_timing.is_some()) {
-            (true, false) => config.server_timing = Some(ServerTimingName::default()),
-            (false, _) => config.server_timing = None,
+        match (enabled, config.server_timing.is_empty()) {
+            (true, true) => config.server_timing = vec![ServerTimingName::default()],
+            (false, _) => config.server_timing.clear(),
             _ => {}
         }
         self

@@ -135,6 +135,11 @@ where
         if preflight && !self.config.trace_preflights {
             return self.preflight(req);
         }
+        let start = self
+            .config
+            .server_timing_duration
+            .is_some()
+            .then(std::time::Instant::now);
         let span = self.make_span.make_span(&req);
         // Tracing off (no subscriber, or the span filtered out): no
         // OpenTelemetry types are built for the span; the incoming context
@@ -260,9 +265,9 @@ where
             #[cfg(feature = "sentry")]
             sentry: config.sentry.clone(),
         };
-        let server_timing = match (&config.server_timing, server_span) {
-            (Some(name), true) => trace.traceparent().map(|tp| name.entry(&tp)),
-            _ => None,
+        let traceparent = match config.server_timing.is_empty() || !server_span {
+            true => None,
+            false => trace.traceparent(),
         };
         #[cfg(feature = "sentry")]
         let sentry_timing = match &config.sentry {
@@ -277,7 +282,8 @@ where
             preflight,
             trace_headers: true,
             cache: CacheRequest::of(req.method(), req.headers()),
-            server_timing,
+            traceparent,
+            start,
         };
         req.extensions_mut().insert(trace);
 
@@ -309,7 +315,8 @@ impl<S, M> TraceContext<S, M> {
             preflight: true,
             trace_headers: false,
             cache: CacheRequest::of(req.method(), req.headers()),
-            server_timing: None,
+            traceparent: None,
+            start: None,
         };
         req.extensions_mut().insert(RequestTrace {
             cx: Context::new(),
