@@ -185,6 +185,9 @@ pub enum ConfigError {
     /// which part is wrong. The DSN itself is not repeated, as it may hold a
     /// secret key.
     InvalidDsn(&'static str),
+    /// Not an IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`) with
+    /// zero host bits.
+    InvalidNetwork(String),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -193,6 +196,7 @@ impl std::fmt::Display for ConfigError {
             Self::InvalidToken(s) => write!(f, "not an HTTP token: {s:?}"),
             Self::InvalidOrigin(s) => write!(f, "not a serialized origin: {s:?}"),
             Self::InvalidDsn(why) => write!(f, "not a Sentry DSN: {why}"),
+            Self::InvalidNetwork(s) => write!(f, "not an IP network in CIDR notation: {s:?}"),
         }
     }
 }

@@ -649,3 +649,82 @@ async fn server_timing_entry_names_and_duration() {
     .await;
     assert_eq!(reply.all("server-timing"), ["db;dur=3"]);
 }
+
+/// Serves `app` with axum's `ConnectInfo<SocketAddr>` on `bind`.
+async fn serve_with_peer(app: Router, bind: &str) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    addr
+}
+
+/// Trust by network: the peer address (axum's `ConnectInfo`, or the crate's
+/// `PeerAddr` extension) inside a configured CIDR block continues the trace,
+/// any other peer, or none known, gets the fallback policy. IPv4 and IPv6
+/// over real TCP.
+#[tokio::test]
+async fn trust_by_peer_network() {
+    use tower::{Layer, ServiceExt};
+    use tower_trace_context::server::{IpNetwork, PeerAddr};
+    let _otel = otel::install();
+    let layer = |networks: &[&str]| {
+        let networks: Vec<IpNetwork> = networks.iter().map(|n| n.parse().unwrap()).collect();
+        TraceContextLayer::new().trust_networks(networks, Trust::NewRootWithLink)
+    };
+    for (bind, networks, decision) in [
+        ("127.0.0.1:0", &["127.0.0.0/8"][..], "Continued"),
+        (
+            "127.0.0.1:0",
+            &["10.0.0.0/8", "fd00::/8"][..],
+            "NotTrusted(NewRootWithLink)",
+        ),
+        ("[::1]:0", &["::1/128"][..], "Continued"),
+        (
+            "[::1]:0",
+            &["127.0.0.0/8"][..],
+            "NotTrusted(NewRootWithLink)",
+        ),
+    ] {
+        let addr = serve_with_peer(app(layer(networks)), bind).await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/api/data"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        assert_eq!(reply.body, format!("|{decision}"), "{bind} {networks:?}");
+    }
+
+    // No peer address known (served without ConnectInfo): the fallback.
+    let addr = serve(app(layer(&["127.0.0.0/8"]))).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api/data"),
+        &[("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.body, "|NotTrusted(NewRootWithLink)");
+
+    // Any server can say who the peer is with the `PeerAddr` extension.
+    let svc =
+        layer(&["10.0.0.0/8"]).layer(tower::service_fn(|req: http::Request<()>| async move {
+            let trace = req.extensions().get::<RequestTrace>().unwrap();
+            Ok::<_, std::convert::Infallible>(http::Response::new(format!(
+                "{:?}",
+                trace.decision()
+            )))
+        }));
+    for (peer, decision) in [
+        ("10.1.2.3:4000", "Continued"),
+        ("192.0.2.1:4000", "NotTrusted(NewRootWithLink)"),
+    ] {
+        let mut req = http::Request::get("/")
+            .header("traceparent", TP)
+            .body(())
+            .unwrap();
+        req.extensions_mut().insert(PeerAddr(peer.parse().unwrap()));
+        let res = svc.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.into_body(), decision, "{peer}");
+    }
+}

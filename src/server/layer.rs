@@ -10,6 +10,7 @@ use crate::headers::TRACE_CONTEXT_HEADERS;
 #[cfg(feature = "sentry")]
 use crate::headers::{BAGGAGE, SENTRY_TRACE};
 use crate::response_headers::{ConfigError, ServerTimingName};
+use crate::server::network::{IpNetwork, PeerAddr};
 #[cfg(feature = "sentry")]
 use crate::server::policy::SentrySupport;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
@@ -173,6 +174,45 @@ impl<M> TraceContextLayer<M> {
     {
         self.config_mut().trust_fn = Some(Arc::new(f));
         self
+    }
+
+    /// Trust by network: requests whose peer address is in one of
+    /// `networks` are treated with [`Trust::Continue`], all others with
+    /// `otherwise` (say [`Trust::NewRootWithLink`]), like a service mesh that
+    /// trusts only its own callers. The peer address comes from a
+    /// [`PeerAddr`](crate::server::PeerAddr) request extension or, with
+    /// feature `axum`, axum's `ConnectInfo<SocketAddr>` (serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`). A request
+    /// without one gets `otherwise`, and the first such request logs a `WARN`
+    /// (target `tower_trace_context`): the server does not provide it. This is
+    /// a [`trust_fn`](Self::trust_fn): a later `trust`, `trust_fn` or
+    /// `trust_networks` replaces it.
+    ///
+    /// ```
+    /// use tower_trace_context::{Trust, server::{IpNetwork, TraceContextLayer}};
+    /// let mesh: Vec<IpNetwork> = ["10.0.0.0/8", "fd00::/8"]
+    ///     .iter()
+    ///     .map(|n| n.parse())
+    ///     .collect::<Result<_, _>>()?;
+    /// let layer = TraceContextLayer::new().trust_networks(mesh, Trust::NewRootWithLink);
+    /// # let _ = layer;
+    /// # Ok::<(), tower_trace_context::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn trust_networks(
+        self,
+        networks: impl IntoIterator<Item = IpNetwork>,
+        otherwise: Trust,
+    ) -> Self {
+        let networks: Arc<[IpNetwork]> = networks.into_iter().collect();
+        self.trust_fn(move |head| match PeerAddr::of(head.extensions()) {
+            Some(peer) if networks.iter().any(|n| n.contains(peer)) => Trust::Continue,
+            Some(_) => otherwise,
+            None => {
+                warn_no_peer_address();
+                otherwise
+            }
+        })
     }
 
     /// Names the Server-Timing entry (default `traceparent`, what Grafana
@@ -429,5 +469,18 @@ impl<S, M: Clone> Layer<S> for TraceContextLayer<M> {
 
     fn layer(&self, inner: S) -> Self::Service {
         TraceContext::from_parts(inner, self.config.clone(), self.make_span.clone())
+    }
+}
+
+/// Logs, once per process, that network trust has no peer address to go by.
+fn warn_no_peer_address() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            "trust_networks is set but a request has no peer address, so it is not trusted: \
+             insert tower_trace_context::server::PeerAddr into the request extensions, or with \
+             axum serve with into_make_service_with_connect_info::<SocketAddr>() (logged once)"
+        );
     }
 }

@@ -91,6 +91,7 @@ mod future;
 mod info;
 mod layer;
 mod make_span;
+mod network;
 mod policy;
 mod service;
 
@@ -98,6 +99,7 @@ pub use future::ResponseFuture;
 pub use info::{Decision, RequestTrace, Unlinked};
 pub use layer::TraceContextLayer;
 pub use make_span::{DefaultMakeSpan, MakeSpan};
+pub use network::{IpNetwork, PeerAddr};
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};
 #[cfg(feature = "sentry")]
 pub use policy::{SentryPrecedence, SentrySupport};
