@@ -728,3 +728,82 @@ async fn trust_by_peer_network() {
         assert_eq!(res.into_body(), decision, "{peer}");
     }
 }
+
+/// The server span's attributes follow the OpenTelemetry HTTP server
+/// conventions (1.42.0): redacted `url.query`, `server.address` /
+/// `server.port` from `Host`, `network.protocol.version`, `client.address`
+/// and `network.peer.*` from the peer address, `error.type` on 5xx, `_OTHER`
+/// with `http.request.method_original` for unknown methods.
+#[tokio::test]
+async fn server_span_attributes_follow_the_http_conventions() {
+    let otel = otel::install();
+    let app = Router::new()
+        .route("/api/data", get(echo))
+        .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .fallback(|| async { "any" })
+        .layer(TraceContextLayer::new());
+    let addr = serve_with_peer(app, "127.0.0.1:0").await;
+    let query = "q=OpenTelemetry&sig=abc&X-Amz-Signature=s&Sig=kept";
+    send(Method::GET, &format!("http://{addr}/api/data?{query}"), &[]).await;
+    send(Method::GET, &format!("http://{addr}/fail"), &[]).await;
+    send(
+        Method::from_bytes(b"PURGE").unwrap(),
+        &format!("http://{addr}/thing"),
+        &[],
+    )
+    .await;
+
+    let spans = otel.spans(3).await;
+    let attr = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    let by_name = |name: &str| {
+        spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
+            panic!(
+                "no span {name}: {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            )
+        })
+    };
+    let get = by_name("GET /api/data");
+    for (key, value) in [
+        ("http.request.method", Some("GET".to_owned())),
+        ("http.request.method_original", None),
+        ("url.path", Some("/api/data".to_owned())),
+        (
+            "url.query",
+            Some("q=OpenTelemetry&sig=REDACTED&X-Amz-Signature=REDACTED&Sig=kept".to_owned()),
+        ),
+        ("server.address", Some("127.0.0.1".to_owned())),
+        ("server.port", Some(addr.port().to_string())),
+        ("network.protocol.version", Some("1.1".to_owned())),
+        ("client.address", Some("127.0.0.1".to_owned())),
+        ("network.peer.address", Some("127.0.0.1".to_owned())),
+        ("http.route", Some("/api/data".to_owned())),
+        ("http.response.status_code", Some("200".to_owned())),
+        ("error.type", None),
+    ] {
+        assert_eq!(attr(get, key), value, "{key}");
+    }
+    assert!(attr(get, "network.peer.port").is_some());
+
+    let fail = by_name("GET /fail");
+    assert_eq!(attr(fail, "error.type").as_deref(), Some("500"));
+    assert_eq!(
+        attr(fail, "http.response.status_code").as_deref(),
+        Some("500")
+    );
+
+    let purge = by_name("HTTP");
+    assert_eq!(
+        attr(purge, "http.request.method").as_deref(),
+        Some("_OTHER")
+    );
+    assert_eq!(
+        attr(purge, "http.request.method_original").as_deref(),
+        Some("PURGE")
+    );
+}

@@ -190,6 +190,10 @@ where
                             i64::from(status.as_u16()),
                         ));
                         if status.is_server_error() {
+                            span.set_attribute(KeyValue::new(
+                                "error.type",
+                                status.as_str().to_owned(),
+                            ));
                             span.set_status(Status::error(""));
                         }
                     }
@@ -197,6 +201,7 @@ where
                         this.span
                             .record("http.response.status_code", status.as_u16());
                         if status.is_server_error() {
+                            this.span.record("error.type", status.as_str());
                             this.span.record("otel.status_code", "ERROR");
                         }
                     }
@@ -207,9 +212,16 @@ where
                 Poll::Ready(Ok(response))
             }
             Err(err) => {
+                // `error.type`: the inner service's error type.
+                let error_type = std::any::type_name::<E>();
                 match this.otel {
-                    Some(otel) => otel.span().set_status(Status::error("")),
+                    Some(otel) => {
+                        let span = otel.span();
+                        span.set_attribute(KeyValue::new("error.type", error_type));
+                        span.set_status(Status::error(""));
+                    }
                     None => {
+                        this.span.record("error.type", error_type);
                         this.span.record("otel.status_code", "ERROR");
                     }
                 }

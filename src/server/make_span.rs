@@ -1,8 +1,12 @@
 //! Creating the server span.
 
-use http::Request;
+use std::borrow::Cow;
+
+use http::{Request, Version};
 use tracing::Span;
 use tracing::field::Empty;
+
+use crate::server::network::PeerAddr;
 
 /// Creates the server span of a request, like tower-http's `MakeSpan`.
 ///
@@ -38,13 +42,25 @@ where
     }
 }
 
-/// The default server span: `INFO` level, named after the method and the
-/// route, with OpenTelemetry HTTP semantic-convention fields
-/// (`otel.kind = server`, `http.request.method`, `url.path`, `url.scheme` when
+/// The default server span: `INFO` level, named `{method} {route}` (or
+/// `{method}`; `HTTP` for a method the conventions do not know), with the
+/// attributes of the OpenTelemetry HTTP server semantic conventions
+/// (stable; checked against semantic conventions 1.42.0):
+/// `otel.kind = server`, `http.request.method` (`_OTHER` for an unknown
+/// method, with `http.request.method_original`), `url.path`, `url.query`
+/// (values of `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`,
+/// `sig` and `X-Goog-Signature` replaced by `REDACTED`), `url.scheme` when
 /// the request URI carries it (HTTP/2, absolute-form; never guessed),
 /// `http.route` when axum's `MatchedPath` is known (feature `axum`),
-/// `user_agent.original`, and, recorded later, `http.response.status_code`
-/// and `otel.status_code = ERROR` for 5xx).
+/// `server.address` / `server.port` from the URI authority or `Host`,
+/// `network.protocol.version`, `client.address` and `network.peer.address` /
+/// `.port` when the peer address is known ([`PeerAddr`], or axum's
+/// `ConnectInfo`), `user_agent.original`, and, recorded when the response
+/// head is ready, `http.response.status_code`, and on 5xx or an inner error
+/// `error.type` (the status code, or the error's type name) with
+/// `otel.status_code = ERROR`. Attributes without a value are left out. The
+/// list of known methods (RFC 9110's, `PATCH`, `QUERY`) is fixed: use your
+/// own [`MakeSpan`] for others.
 ///
 /// ```
 /// use tower_trace_context::server::{DefaultMakeSpan, MakeSpan};
@@ -74,6 +90,103 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
     None
 }
 
+/// The methods the HTTP semantic conventions know (RFC 9110, PATCH, QUERY);
+/// any other is recorded as `_OTHER` with `http.request.method_original`.
+fn known_method(method: &str) -> bool {
+    matches!(
+        method,
+        "GET"
+            | "HEAD"
+            | "POST"
+            | "PUT"
+            | "DELETE"
+            | "CONNECT"
+            | "OPTIONS"
+            | "TRACE"
+            | "PATCH"
+            | "QUERY"
+    )
+}
+
+/// Query parameters whose values the conventions redact (case-sensitive keys).
+const SENSITIVE_QUERY_KEYS: [&str; 5] = [
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "sig",
+    "X-Goog-Signature",
+];
+
+/// `url.query` with the values of signature-like parameters replaced by
+/// `REDACTED`, keys kept (borrowed when there is nothing to redact).
+pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
+    let sensitive = |pair: &str| {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        SENSITIVE_QUERY_KEYS.contains(&key)
+    };
+    if !query.split('&').any(sensitive) {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if sensitive(pair) => {
+                out.push_str(key);
+                out.push_str("=REDACTED");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `server.address` and `server.port`: the request URI's authority
+/// (HTTP/2, absolute-form) or the `Host` header, as the client named the
+/// server; the port only when given.
+fn server_address<B>(request: &Request<B>) -> (Option<&str>, Option<u16>) {
+    if let Some(authority) = request.uri().authority() {
+        return (Some(authority.host()), authority.port_u16());
+    }
+    let Some(host) = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return (None, None);
+    };
+    // `host[:port]`; an IPv6 literal keeps its brackets, as `Uri` gives it.
+    let (name, port) = match host.find(']') {
+        Some(end) if host.starts_with('[') => {
+            let after = host.get(end + 1..).unwrap_or_default();
+            (
+                host.get(..=end).unwrap_or_default(),
+                after.strip_prefix(':'),
+            )
+        }
+        _ => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    let port = port.and_then(|p| p.parse::<u16>().ok());
+    ((!name.is_empty()).then_some(name), port)
+}
+
+/// `network.protocol.version`.
+fn protocol_version(version: Version) -> Option<&'static str> {
+    match version {
+        Version::HTTP_09 => Some("0.9"),
+        Version::HTTP_10 => Some("1.0"),
+        Version::HTTP_11 => Some("1.1"),
+        Version::HTTP_2 => Some("2"),
+        Version::HTTP_3 => Some("3"),
+        _ => None,
+    }
+}
+
 impl<B> MakeSpan<B> for DefaultMakeSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
         // Tracing off at this level: the span would be disabled anyway, so
@@ -83,37 +196,94 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         }
         // Every field is given at creation: a later `record` costs a second
         // trip through the subscriber.
-        let method = request.method().as_str();
+        let original = request.method().as_str();
+        let (method, method_original) = match known_method(original) {
+            true => (original, None),
+            false => ("_OTHER", Some(original)),
+        };
         let route = route(request);
+        let query = request.uri().query().map(redact_query);
+        let (server_address, server_port) = server_address(request);
+        let peer = PeerAddr::socket_of(request.extensions());
         let user_agent = request
             .headers()
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
         // `{method} {route}`, or `{method}` (HTTP semantic conventions). A
         // plain string: recording it as `Display` would go through `format!`.
+        // An unknown method names the span `HTTP`.
+        let name_method = if method_original.is_some() {
+            "HTTP"
+        } else {
+            method
+        };
         let with_route;
         let name = match route {
             Some(route) => {
-                let mut s = String::with_capacity(method.len() + 1 + route.len());
-                s.push_str(method);
+                let mut s = String::with_capacity(name_method.len() + 1 + route.len());
+                s.push_str(name_method);
                 s.push(' ');
                 s.push_str(route);
                 with_route = s;
                 with_route.as_str()
             }
-            None => method,
+            None => name_method,
         };
         tracing::info_span!(
             "HTTP request",
             otel.kind = "server",
             otel.name = name,
             http.request.method = method,
+            http.request.method_original = method_original,
             url.path = request.uri().path(),
+            url.query = query.as_deref(),
             url.scheme = request.uri().scheme_str(),
             http.route = route,
+            server.address = server_address,
+            server.port = server_port,
+            network.protocol.version = protocol_version(request.version()),
+            client.address = peer.map(|p| tracing::field::display(p.ip())),
+            network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
+            network.peer.port = peer.map(|p| p.port()),
             user_agent.original = user_agent,
             http.response.status_code = Empty,
             otel.status_code = Empty,
+            error.type = Empty,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redact_query, server_address};
+
+    #[test]
+    fn query_redaction_and_server_address() {
+        for (query, redacted) in [
+            ("q=1", "q=1"),
+            ("sig=abc", "sig=REDACTED"),
+            (
+                "a=1&X-Goog-Signature=x&b",
+                "a=1&X-Goog-Signature=REDACTED&b",
+            ),
+            ("SIG=case-sensitive", "SIG=case-sensitive"),
+            ("sig", "sig"),
+        ] {
+            assert_eq!(redact_query(query), redacted, "{query}");
+        }
+        for (host, address, port) in [
+            ("example.com", Some("example.com"), None),
+            ("example.com:8443", Some("example.com"), Some(8443)),
+            ("[::1]:9000", Some("[::1]"), Some(9000)),
+            ("[::1]", Some("[::1]"), None),
+            ("example.com:nope", Some("example.com"), None),
+            ("", None, None),
+        ] {
+            let req = http::Request::get("/")
+                .header("host", host)
+                .body(())
+                .unwrap();
+            assert_eq!(server_address(&req), (address, port), "{host}");
+        }
     }
 }

@@ -28,12 +28,17 @@ impl PeerAddr {
     /// The peer address in `extensions`: a [`PeerAddr`], or (feature `axum`)
     /// axum's `ConnectInfo<SocketAddr>`.
     pub(crate) fn of(extensions: &Extensions) -> Option<IpAddr> {
+        Self::socket_of(extensions).map(|addr| addr.ip())
+    }
+
+    /// The peer's socket address in `extensions` (see [`PeerAddr::of`]).
+    pub(crate) fn socket_of(extensions: &Extensions) -> Option<SocketAddr> {
         if let Some(PeerAddr(addr)) = extensions.get::<PeerAddr>() {
-            return Some(addr.ip());
+            return Some(*addr);
         }
         #[cfg(feature = "axum")]
         if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
-            return Some(info.0.ip());
+            return Some(info.0);
         }
         None
     }
