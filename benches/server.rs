@@ -18,7 +18,7 @@ use tracing_subscriber::layer::SubscriberExt;
 #[path = "support/axum_app.rs"]
 mod axum_app;
 
-use axum_app::NoopExporter;
+use axum_app::{NoopExporter, router};
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -55,6 +55,37 @@ fn server(c: &mut Criterion) {
         "axum-tracing-opentelemetry OtelAxumLayer+OtelInResponseLayer",
         |b| b.iter(|| rt.block_on(theirs.clone().oneshot(request())).unwrap()),
     );
+    group.finish();
+
+    // A CORS preflight through tower-http's `CorsLayer`, with and without
+    // this layer outside it (untraced by default: only the Allow-Headers
+    // merge).
+    let cors = || {
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(http::HeaderValue::from_static("http://app.localhost"))
+            .allow_methods([http::Method::GET])
+    };
+    let bare = router().layer(cors());
+    let ours = router()
+        .layer(cors())
+        .layer(tower_trace_context::server::TraceContextLayer::new());
+    let preflight = || {
+        Request::options("/api/data")
+            .header("origin", "http://app.localhost")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "traceparent")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let res = rt.block_on(ours.clone().oneshot(preflight())).unwrap();
+    assert!(res.headers().contains_key("access-control-allow-headers"));
+    let mut group = c.benchmark_group("CORS preflight");
+    group.bench_function("CorsLayer only", |b| {
+        b.iter(|| rt.block_on(bare.clone().oneshot(preflight())).unwrap())
+    });
+    group.bench_function("TraceContextLayer outside CorsLayer", |b| {
+        b.iter(|| rt.block_on(ours.clone().oneshot(preflight())).unwrap())
+    });
     group.finish();
 }
 
