@@ -14,6 +14,12 @@ pub(crate) struct CacheRequest {
 }
 
 impl CacheRequest {
+    /// For responses the rule is not applied to.
+    pub(crate) const NOT_CACHEABLE: Self = Self {
+        cacheable_method: false,
+        authorization: false,
+    };
+
     pub(crate) fn of(method: &Method, headers: &HeaderMap) -> Self {
         Self {
             cacheable_method: method == Method::GET || method == Method::HEAD,

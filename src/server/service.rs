@@ -314,7 +314,7 @@ impl<S, M> TraceContext<S, M> {
             origin: req.headers().get(ORIGIN).cloned(),
             preflight: true,
             trace_headers: false,
-            cache: CacheRequest::of(req.method(), req.headers()),
+            cache: CacheRequest::NOT_CACHEABLE,
             traceparent: None,
             start: None,
         };
