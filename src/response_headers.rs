@@ -46,7 +46,7 @@ pub fn list_contains(headers: &HeaderMap, name: &HeaderName, token: &str) -> boo
         value
             .as_bytes()
             .split(|&b| b == b',')
-            .any(|item| crate::traceparent::trim_ows(item).eq_ignore_ascii_case(token.as_bytes()))
+            .any(|item| crate::lines::trim_ows_bytes(item).eq_ignore_ascii_case(token.as_bytes()))
     })
 }
 
@@ -146,7 +146,7 @@ pub fn merge_expose_headers(headers: &mut HeaderMap) -> bool {
 pub fn merge_timing_allow_origin(headers: &mut HeaderMap, origin: &HeaderValue) -> bool {
     let covered = headers.get_all(TIMING_ALLOW_ORIGIN).iter().any(|value| {
         value.as_bytes().split(|&b| b == b',').any(|item| {
-            let item = crate::traceparent::trim_ows(item);
+            let item = crate::lines::trim_ows_bytes(item);
             item == b"*" || item == origin.as_bytes()
         })
     });

@@ -32,7 +32,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState}
 
 use crate::headers::SENTRY_TRACE;
 use crate::hex;
-use crate::traceparent::trim_ows;
+use crate::lines::trim_ows_bytes as trim_ows;
 
 /// Longest encoded `sentry-trace`: 32 + 1 + 16 + 2.
 pub const SENTRY_TRACE_MAX_LEN: usize = 51;

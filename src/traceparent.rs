@@ -126,7 +126,7 @@ impl TraceParent {
     /// ```
     pub fn parse(src: &[u8]) -> Result<Self, ParseError> {
         let src = match src {
-            [b' ' | b'\t', ..] | [.., b' ' | b'\t'] => trim_ows(src),
+            [b' ' | b'\t', ..] | [.., b' ' | b'\t'] => crate::lines::trim_ows_bytes(src),
             _ => src,
         };
         let Some((head, rest)) = src.split_first_chunk::<TRACEPARENT_LEN>() else {
@@ -377,17 +377,6 @@ impl TraceParent {
             Err(_) => HeaderValue::from_static(""),
         }
     }
-}
-
-/// Strips leading and trailing spaces and tabs (HTTP OWS).
-pub(crate) fn trim_ows(mut src: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = src {
-        src = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = src {
-        src = rest;
-    }
-    src
 }
 
 impl fmt::Display for TraceParent {

@@ -599,17 +599,23 @@ async fn server_timing_entry_names_and_duration() {
             )
             .layer(layer)
     };
-    let both = TraceContextLayer::new()
-        .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()])
-        .server_timing_duration(Some(ServerTimingName::new("app").unwrap()));
-    let addr = serve(app(both)).await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/"),
-        &[("traceparent", TP)],
+    // The Server-Timing fields of a traced request through `layer`.
+    let timing_of = |layer: TraceContextLayer| async move {
+        let addr = serve(app(layer)).await;
+        send(
+            Method::GET,
+            &format!("http://{addr}/"),
+            &[("traceparent", TP)],
+        )
+        .await
+        .all("server-timing")
+    };
+    let timing = timing_of(
+        TraceContextLayer::new()
+            .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()])
+            .server_timing_duration(Some(ServerTimingName::new("app").unwrap())),
     )
     .await;
-    let timing = reply.all("server-timing");
     assert_eq!(timing[0], "db;dur=3", "the app's entry first: {timing:?}");
     let traceparent = server_timing_desc(&timing, "traceparent");
     let trace = server_timing_desc(&timing, "trace");
@@ -626,28 +632,13 @@ async fn server_timing_entry_names_and_duration() {
     assert!((20.0..10_000.0).contains(&ms), "{ms} ms");
 
     // Only the Level 3 name; no duration by default.
-    let addr = serve(app(
-        TraceContextLayer::new().server_timing_names([ServerTimingName::trace()])
-    ))
-    .await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    let timing = reply.all("server-timing");
+    let timing =
+        timing_of(TraceContextLayer::new().server_timing_names([ServerTimingName::trace()])).await;
     assert_eq!(timing.len(), 2, "{timing:?}");
     assert!(timing[1].starts_with("trace;desc=\"00-"), "{timing:?}");
     // An empty list writes no trace entry.
-    let addr = serve(app(TraceContextLayer::new().server_timing_names([]))).await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    assert_eq!(reply.all("server-timing"), ["db;dur=3"]);
+    let timing = timing_of(TraceContextLayer::new().server_timing_names([])).await;
+    assert_eq!(timing, ["db;dur=3"]);
 }
 
 /// Serves `app` with axum's `ConnectInfo<SocketAddr>` on `bind`.

@@ -120,8 +120,7 @@ impl<'a> TraceContextHeaders<'a> {
             tracestate: WireTraceState::new(tracestate),
             converted: convert,
         });
-        let sc = SpanContext::new(tp.trace_id(), tp.parent_id(), tp.trace_flags(), true, state);
-        (sc, wire)
+        (remote_span_context(&tp, state), wire)
     }
 
     /// `cx` with the remote span context and, when it says more, the wire
@@ -164,14 +163,12 @@ pub(crate) fn remote_from_headers(
         tracestate,
         converted: false,
     });
-    let sc = SpanContext::new(
-        tp.trace_id(),
-        tp.parent_id(),
-        tp.trace_flags(),
-        true,
-        TraceState::NONE,
-    );
-    Ok((tp, sc, wire))
+    Ok((tp, remote_span_context(&tp, TraceState::NONE), wire))
+}
+
+/// The remote span context a `traceparent` names, with `state`.
+fn remote_span_context(tp: &TraceParent, state: TraceState) -> SpanContext {
+    SpanContext::new(tp.trace_id(), tp.parent_id(), tp.trace_flags(), true, state)
 }
 
 fn parse_extractor<'a>(

@@ -55,7 +55,12 @@ impl ResponseState {
         }
         // A response a shared cache may store names no span: every later
         // visitor would be linked to this one.
-        if !self.config.trace_cacheable_responses {
+        #[cfg(feature = "sentry")]
+        let sentry_entries = !self.sentry_timing.is_empty();
+        #[cfg(not(feature = "sentry"))]
+        let sentry_entries = false;
+        let trace_entries = self.traceparent.is_some() || sentry_entries;
+        if trace_entries && !self.config.trace_cacheable_responses {
             if let Some(reason) = shared_cache_may_store(self.cache, status, headers) {
                 tracing::debug!(
                     target: "tower_trace_context",

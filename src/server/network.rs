@@ -134,7 +134,7 @@ impl FromStr for IpNetwork {
 
 impl fmt::Debug for IpNetwork {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        fmt::Display::fmt(self, f)
     }
 }
 

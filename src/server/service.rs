@@ -281,7 +281,10 @@ where
             origin: req.headers().get(ORIGIN).cloned(),
             preflight,
             trace_headers: true,
-            cache: CacheRequest::of(req.method(), req.headers()),
+            cache: match config.trace_cacheable_responses {
+                true => CacheRequest::NOT_CACHEABLE,
+                false => CacheRequest::of(req.method(), req.headers()),
+            },
             traceparent,
             start,
         };
