@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_trace_context::Allowlist;
+use tower_trace_context::client::Allowlist;
 use tower_trace_context::client::PropagateLayer;
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
 use tracing::Instrument;

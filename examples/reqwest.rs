@@ -18,7 +18,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_trace_context::Allowlist;
+use tower_trace_context::client::Allowlist;
 use tower_trace_context::client::{PropagateLayer, PropagateMiddleware};
 use tracing::Instrument;
 

@@ -25,7 +25,7 @@ use opentelemetry::trace::TracerProvider as _;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_trace_context::client::PropagateLayer;
 use tower_trace_context::server::TraceContextLayer;
-use tower_trace_context::{Allowlist, AllowlistError};
+use tower_trace_context::{AllowlistError, client::Allowlist};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The allowlist for `--allow` values: an origin (`scheme://host[:port]`)

@@ -10,15 +10,15 @@ use std::fmt;
 /// `tracestate` is not parsed.
 ///
 /// ```
-/// use tower_trace_context::{ParseError, TraceParent};
+/// use tower_trace_context::{TraceParent, TraceParentError};
 ///
 /// let err = TraceParent::parse(b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").unwrap_err();
-/// assert_eq!(err, ParseError::InvalidTraceId);
+/// assert_eq!(err, TraceParentError::InvalidTraceId);
 /// assert_eq!(err.to_string(), "traceparent: trace-id is not 32 lowercase hex digits");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ParseError {
+pub enum TraceParentError {
     /// The request carries no `traceparent` field.
     Missing,
     /// The request carries two or more `traceparent` fields (§3.2: a vendor
@@ -47,13 +47,13 @@ pub enum ParseError {
     InvalidFlags,
 }
 
-impl ParseError {
+impl TraceParentError {
     /// A short, stable, machine-friendly name for the rule (for logs and
     /// metrics labels).
     ///
     /// ```
-    /// use tower_trace_context::ParseError;
-    /// assert_eq!(ParseError::Duplicate.as_str(), "duplicate");
+    /// use tower_trace_context::TraceParentError;
+    /// assert_eq!(TraceParentError::Duplicate.as_str(), "duplicate");
     /// ```
     #[must_use]
     pub const fn as_str(&self) -> &'static str {
@@ -74,7 +74,7 @@ impl ParseError {
     }
 }
 
-impl fmt::Display for ParseError {
+impl fmt::Display for TraceParentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rule = match self {
             Self::Missing => "no traceparent field",
@@ -96,7 +96,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl std::error::Error for TraceParentError {}
 
 /// Why a `tracestate` was discarded (the `traceparent` is kept).
 ///
@@ -255,3 +255,215 @@ impl fmt::Display for BaggageError {
 }
 
 impl std::error::Error for BaggageError {}
+
+#[cfg(feature = "sentry")]
+/// Why a `sentry-trace` value was not accepted (the request then starts a
+/// new trace, or continues a valid `traceparent`).
+///
+/// ```
+/// use tower_trace_context::{sentry::SentryTrace, SentryTraceError};
+/// assert_eq!(SentryTrace::parse(b"abc"), Err(SentryTraceError::InvalidLength));
+/// assert_eq!(SentryTraceError::InvalidLength.as_str(), "invalid_length");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SentryTraceError {
+    /// The request carries no `sentry-trace` field.
+    Missing,
+    /// The request carries two or more `sentry-trace` fields.
+    Duplicate,
+    /// Not 49 (no sampled part) or 51 bytes after trimming spaces and tabs.
+    InvalidLength,
+    /// A `-` is missing after the trace id or the span id.
+    MissingDash,
+    /// The trace id is not 32 lowercase hex digits.
+    InvalidTraceId,
+    /// The trace id is all zeros.
+    ZeroTraceId,
+    /// The span id is not 16 lowercase hex digits.
+    InvalidSpanId,
+    /// The span id is all zeros.
+    ZeroSpanId,
+    /// The sampled part is not `0` or `1`.
+    InvalidSampled,
+}
+
+#[cfg(feature = "sentry")]
+impl SentryTraceError {
+    /// A short, stable name for the rule.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Duplicate => "duplicate",
+            Self::InvalidLength => "invalid_length",
+            Self::MissingDash => "missing_dash",
+            Self::InvalidTraceId => "invalid_trace_id",
+            Self::ZeroTraceId => "zero_trace_id",
+            Self::InvalidSpanId => "invalid_span_id",
+            Self::ZeroSpanId => "zero_span_id",
+            Self::InvalidSampled => "invalid_sampled",
+        }
+    }
+}
+
+#[cfg(feature = "sentry")]
+impl fmt::Display for SentryTraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = match self {
+            Self::Missing => "no sentry-trace field",
+            Self::Duplicate => "more than one sentry-trace field",
+            Self::InvalidLength => "not <32 hex>-<16 hex>[-<0|1>]",
+            Self::MissingDash => "'-' expected after the trace id and the span id",
+            Self::InvalidTraceId => "trace id is not 32 lowercase hex digits",
+            Self::ZeroTraceId => "trace id is all zeros",
+            Self::InvalidSpanId => "span id is not 16 lowercase hex digits",
+            Self::ZeroSpanId => "span id is all zeros",
+            Self::InvalidSampled => "sampled is not 0 or 1",
+        };
+        write!(f, "sentry-trace: {rule}")
+    }
+}
+
+#[cfg(feature = "sentry")]
+impl std::error::Error for SentryTraceError {}
+
+/// A configuration value was rejected.
+///
+/// ```
+/// use tower_trace_context::{ConfigError, server::ServerTimingName};
+/// assert!(matches!(ServerTimingName::new(""), Err(ConfigError::InvalidToken(_))));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Not an RFC 9110 token (empty, or a character outside `tchar`).
+    InvalidToken(String),
+    /// Not a serialized origin (`scheme://host[:port]`, no path, no `*`).
+    InvalidOrigin(String),
+    /// Not a Sentry DSN (`{PROTOCOL}://{PUBLIC_KEY}[:{SECRET_KEY}]@{HOST}[:{PORT}][/{PATH}]/{PROJECT_ID}`):
+    /// which part is wrong. The DSN itself is not repeated, as it may hold a
+    /// secret key.
+    InvalidDsn(&'static str),
+    /// Not an IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`) with
+    /// zero host bits.
+    InvalidNetwork(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidToken(s) => write!(f, "not an HTTP token: {s:?}"),
+            Self::InvalidOrigin(s) => write!(f, "not a serialized origin: {s:?}"),
+            Self::InvalidDsn(why) => write!(f, "not a Sentry DSN: {why}"),
+            Self::InvalidNetwork(s) => write!(f, "not an IP network in CIDR notation: {s:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why an allowlist could not be built.
+///
+/// ```
+/// use tower_trace_context::{AllowlistError, client::Allowlist};
+/// let err = Allowlist::builder().origin("https://a.example/path").build().unwrap_err();
+/// assert!(matches!(err, AllowlistError::InvalidOrigin { .. }));
+/// assert_eq!(err.to_string(), r#"invalid origin "https://a.example/path": has a path"#);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AllowlistError {
+    /// Not `scheme://host[:port]` (no userinfo, path, query or fragment).
+    InvalidOrigin {
+        /// The rule as given.
+        rule: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Not a host name or IP literal.
+    InvalidHost {
+        /// The rule as given.
+        rule: String,
+    },
+    /// Not an absolute `scheme://host[:port]/path` URL prefix.
+    InvalidPrefix {
+        /// The rule as given.
+        rule: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Not an absolute URL without userinfo or fragment (an exact-URL rule).
+    InvalidUrl {
+        /// The rule as given.
+        rule: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Not an IP network in CIDR notation with zero host bits.
+    InvalidNetwork {
+        /// The rule as given.
+        rule: String,
+    },
+    /// The regex does not compile (feature `regex`).
+    #[cfg(feature = "regex")]
+    InvalidRegex {
+        /// The rule as given.
+        rule: String,
+        /// The regex engine's error.
+        error: RegexError,
+    },
+}
+
+impl fmt::Display for AllowlistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidOrigin { rule, reason } => write!(f, "invalid origin {rule:?}: {reason}"),
+            Self::InvalidHost { rule } => write!(f, "invalid host {rule:?}"),
+            Self::InvalidPrefix { rule, reason } => {
+                write!(f, "invalid URL prefix {rule:?}: {reason}")
+            }
+            Self::InvalidUrl { rule, reason } => write!(f, "invalid URL {rule:?}: {reason}"),
+            Self::InvalidNetwork { rule } => write!(f, "invalid IP network {rule:?}"),
+            #[cfg(feature = "regex")]
+            Self::InvalidRegex { rule, error } => write!(f, "invalid regex {rule:?}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for AllowlistError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "regex")]
+            Self::InvalidRegex { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a regex allowlist rule did not compile (feature `regex`): the
+/// message of the regex engine, without its types in this crate's API.
+#[cfg(feature = "regex")]
+#[derive(Debug)]
+pub struct RegexError(Box<dyn std::error::Error + Send + Sync>);
+
+#[cfg(feature = "regex")]
+impl RegexError {
+    pub(crate) fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+}
+
+#[cfg(feature = "regex")]
+impl fmt::Display for RegexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(feature = "regex")]
+impl std::error::Error for RegexError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}

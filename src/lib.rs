@@ -57,7 +57,7 @@
 //! ```
 //! use http::HeaderMap;
 //! use opentelemetry::trace::TraceContextExt;
-//! use tower_trace_context::{TRACEPARENT, TRACESTATE, TraceContextHeaders, extract, inject};
+//! use tower_trace_context::{extract, inject, TraceContextHeaders, TRACEPARENT, TRACESTATE};
 //!
 //! let mut incoming = HeaderMap::new();
 //! incoming.insert(TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse()?);
@@ -85,7 +85,7 @@
 //! `traceparent` fields rejected, all `tracestate` fields combined, the
 //! Level 2 key grammar, and a `tracestate` with any invalid member or more
 //! than 32 members discarded as a whole. Errors say which rule failed
-//! ([`ParseError`], [`TraceStateError`]).
+//! ([`TraceParentError`], [`TraceStateError`]).
 //!
 //! # Lossless propagation
 //!
@@ -100,44 +100,33 @@
 
 #![forbid(unsafe_code)]
 
-mod allowlist;
-mod baggage;
-mod cache;
-pub mod client;
-mod context;
 mod error;
-mod headers;
-mod hex;
+mod net;
+mod propagation;
+mod wire;
+
+pub mod client;
 #[cfg(feature = "html")]
 pub mod html;
-mod lines;
-mod propagation;
-mod response_headers;
 #[cfg(feature = "sentry")]
 pub mod sentry;
 pub mod server;
-mod traceparent;
-mod tracestate;
 
-pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, MAX_REGEX_URL_LEN, UrlParts};
-pub use baggage::{
-    BaggageIter, BaggageMember, BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
-};
-pub use context::TraceContextHeaders;
-pub use error::{BaggageError, ParseError, TraceStateError};
-pub use headers::{
-    BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE, TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE,
-};
+#[cfg(feature = "sentry")]
+pub use error::SentryTraceError;
+pub use error::{AllowlistError, BaggageError, ConfigError, TraceParentError, TraceStateError};
+pub use net::IpNetwork;
 pub use propagation::{
     BaggagePropagator, TraceContextPropagator, encode_baggage, extract, extract_baggage,
     extract_with_context, inject, inject_baggage,
 };
-pub use response_headers::{
-    ConfigError, SERVER_TIMING, ServerTimingName, TIMING_ALLOW_ORIGIN, list_contains,
-    merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
+pub use wire::{
+    BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView,
+    DEFAULT_TRACESTATE_LIMIT, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, MAX_TRACESTATE_MEMBERS,
+    OwnedTraceState, SENTRY_TRACE, SERVER_TIMING, TIMING_ALLOW_ORIGIN, TRACE_CONTEXT_HEADERS,
+    TRACEPARENT, TRACEPARENT_LEN, TRACESTATE, TraceContextHeaders, TraceParent, TraceStateIter,
+    TraceStateView,
 };
-pub use server::{TimingAllowOrigin, Trust};
-pub use traceparent::{TRACEPARENT_LEN, TraceParent};
 
 /// The `opentelemetry` crate this crate is built with (0.33): use it, or
 /// depend on the same version, so the contexts, span contexts and
@@ -152,10 +141,6 @@ pub use tracing_opentelemetry;
 pub(crate) const OPENTELEMETRY_VERSION: &str = "0.33";
 /// The `tracing-opentelemetry` version this crate is built with.
 pub(crate) const TRACING_OPENTELEMETRY_VERSION: &str = "0.34";
-
-pub use tracestate::{
-    DEFAULT_TRACESTATE_LIMIT, Iter, MAX_MEMBERS, OwnedTraceState, TraceStateView,
-};
 
 /// The README's code blocks, compiled and run as doc tests so they stay true
 /// (`cargo test --all-features`).

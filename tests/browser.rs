@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 use tower_trace_context::BaggageView;
 use tower_trace_context::html::MetaTagsLayer;
-use tower_trace_context::server::{RequestTrace, SentrySupport, TraceContextLayer};
+use tower_trace_context::{
+    sentry::SentrySupport,
+    server::{RequestTrace, TraceContextLayer},
+};
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -20,7 +20,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_trace_context::client::{PropagateLayer, PropagateMiddleware};
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
-use tower_trace_context::{Allowlist, TraceParent};
+use tower_trace_context::{TraceParent, client::Allowlist};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";

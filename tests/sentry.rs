@@ -19,11 +19,12 @@ use opentelemetry::trace::SpanKind;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::CorsLayer;
 use tower_trace_context::client::PropagateLayer;
-use tower_trace_context::sentry::{SentryTrace, SentryTraceError};
-use tower_trace_context::server::{
-    RequestTrace, SentryPrecedence, SentrySupport, TraceContextLayer,
+use tower_trace_context::{BaggageView, TraceParent, client::Allowlist};
+use tower_trace_context::{SentryTraceError, sentry::SentryTrace};
+use tower_trace_context::{
+    sentry::{SentryPrecedence, SentrySupport},
+    server::{RequestTrace, TraceContextLayer},
 };
-use tower_trace_context::{Allowlist, BaggageView, TraceParent};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const SPAN: &str = "b0e6f15b45c36b12";
@@ -473,7 +474,7 @@ async fn meta_tags_carry_sentry_trace_and_baggage() {
 #[test]
 fn sentry_support_from_dsn() {
     use tower_trace_context::ConfigError;
-    use tower_trace_context::server::SentrySupport;
+    use tower_trace_context::sentry::SentrySupport;
     let key = "49d0f7386ad645858ae85020e393bef3";
     for dsn in [
         format!("https://{key}@o447951.ingest.sentry.io/5439"),

@@ -15,7 +15,10 @@ use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 use tower_http::cors::CorsLayer;
 use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer};
-use tower_trace_context::{ParseError, TimingAllowOrigin, Trust};
+use tower_trace_context::{
+    TraceParentError,
+    server::{TimingAllowOrigin, Trust},
+};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -102,20 +105,20 @@ async fn invalid_or_duplicate_traceparent_starts_a_new_trace() {
     let addr = serve(app(TraceContextLayer::new())).await;
     let url = format!("http://{addr}/api/data");
     let upper = TP.to_uppercase();
-    let cases: [(&[(&str, &str)], ParseError); 4] = [
-        (&[("traceparent", &upper)], ParseError::InvalidTraceId),
+    let cases: [(&[(&str, &str)], TraceParentError); 4] = [
+        (&[("traceparent", &upper)], TraceParentError::InvalidTraceId),
         (
             &[("traceparent", TP), ("traceparent", TP)],
-            ParseError::Duplicate,
+            TraceParentError::Duplicate,
         ),
         (
             &[(
                 "traceparent",
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
             )],
-            ParseError::TrailingData,
+            TraceParentError::TrailingData,
         ),
-        (&[("tracestate", "a=1")], ParseError::Missing),
+        (&[("tracestate", "a=1")], TraceParentError::Missing),
     ];
     for (headers, err) in cases {
         let reply = send(Method::GET, &url, headers).await;
@@ -586,7 +589,7 @@ fn services_are_clone_and_debug() {
 /// both, and a `dur` entry browser tools show; all next to the app's own.
 #[tokio::test]
 async fn server_timing_entry_names_and_duration() {
-    use tower_trace_context::ServerTimingName;
+    use tower_trace_context::server::ServerTimingName;
     let _otel = otel::install();
     let app = |layer: TraceContextLayer| {
         Router::new()
@@ -657,7 +660,8 @@ async fn serve_with_peer(app: Router, bind: &str) -> std::net::SocketAddr {
 #[tokio::test]
 async fn trust_by_peer_network() {
     use tower::{Layer, ServiceExt};
-    use tower_trace_context::server::{IpNetwork, PeerAddr};
+    use tower_trace_context::IpNetwork;
+    use tower_trace_context::server::PeerAddr;
     let _otel = otel::install();
     let layer = |networks: &[&str]| {
         let networks: Vec<IpNetwork> = networks.iter().map(|n| n.parse().unwrap()).collect();

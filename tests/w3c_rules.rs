@@ -6,7 +6,7 @@
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::TraceContextExt;
 use tower_trace_context::{
-    OwnedTraceState, ParseError, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceParent,
+    OwnedTraceState, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceParent, TraceParentError,
     TraceStateError, TraceStateView, extract, inject,
 };
 
@@ -20,7 +20,7 @@ fn tp(version: &str, trace: &str, parent: &str, flags: &str) -> String {
 #[test]
 fn traceparent_rules() {
     let valid = tp("00", TRACE, PARENT, "01");
-    let cases: Vec<(String, Result<&str, ParseError>, &str)> = vec![
+    let cases: Vec<(String, Result<&str, TraceParentError>, &str)> = vec![
         (
             valid.clone(),
             Ok("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
@@ -86,164 +86,172 @@ fn traceparent_rules() {
         ),
         (
             format!("{}.what", tp("cc", TRACE, PARENT, "01")),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "suite test_traceparent_version_0xcc: byte 55 must be '-'",
         ),
         (
             format!("{}-", valid),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "suite test_traceparent_version_0x00: trailing dash",
         ),
         (
             format!("{}-what", valid),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "L1 §3.2.4 version 00 has no trailing data",
         ),
         (
             format!("{}0", valid),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "L1 §3.2.2 version 00 is 55 bytes",
         ),
         (
             tp("ff", TRACE, PARENT, "01"),
-            Err(ParseError::ForbiddenVersion),
+            Err(TraceParentError::ForbiddenVersion),
             "L1 §3.2.2.1 version ff forbidden",
         ),
         (
             tp("0", TRACE, PARENT, "01"),
-            Err(ParseError::InvalidVersion),
+            Err(TraceParentError::InvalidVersion),
             "suite test_traceparent_version_too_short",
         ),
         (
             tp("000", TRACE, PARENT, "01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "suite test_traceparent_version_too_long",
         ),
         (
             tp("0000", TRACE, PARENT, "01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "suite test_traceparent_version_too_long",
         ),
         (
             tp(".0", TRACE, PARENT, "01"),
-            Err(ParseError::InvalidVersion),
+            Err(TraceParentError::InvalidVersion),
             "suite test_traceparent_version_illegal_characters",
         ),
         (
             tp("0.", TRACE, PARENT, "01"),
-            Err(ParseError::InvalidVersion),
+            Err(TraceParentError::InvalidVersion),
             "suite test_traceparent_version_illegal_characters",
         ),
         (
             tp("0A", TRACE, PARENT, "01"),
-            Err(ParseError::InvalidVersion),
+            Err(TraceParentError::InvalidVersion),
             "L1 §3.2.2 lowercase hex only (version)",
         ),
         (
             tp("+0", TRACE, PARENT, "01"),
-            Err(ParseError::InvalidVersion),
+            Err(TraceParentError::InvalidVersion),
             "lowercase hex only: '+' is not a digit",
         ),
         (
             tp("00", &TRACE.to_uppercase(), PARENT, "01"),
-            Err(ParseError::InvalidTraceId),
+            Err(TraceParentError::InvalidTraceId),
             "L1 §3.2.2.3 lowercase hex only (trace-id)",
         ),
         (
             tp("00", "4bf92f3577b34da6a3ce929d0e0e473.", PARENT, "01"),
-            Err(ParseError::InvalidTraceId),
+            Err(TraceParentError::InvalidTraceId),
             "suite test_traceparent_trace_id_illegal_characters",
         ),
         (
             tp("00", "+bf92f3577b34da6a3ce929d0e0e4736", PARENT, "01"),
-            Err(ParseError::InvalidTraceId),
+            Err(TraceParentError::InvalidTraceId),
             "'+' is not hex (from_str_radix accepts it)",
         ),
         (
             tp("00", "00000000000000000000000000000000", PARENT, "01"),
-            Err(ParseError::ZeroTraceId),
+            Err(TraceParentError::ZeroTraceId),
             "L1 §3.2.2.3 all-zero trace-id",
         ),
         (
             tp("00", "4bf92f3577b34da6a3ce929d0e0e473", PARENT, "01"),
-            Err(ParseError::TooShort),
+            Err(TraceParentError::TooShort),
             "suite test_traceparent_trace_id_too_short",
         ),
         (
             tp("00", "4bf92f3577b34da6a3ce929d0e0e47366", PARENT, "01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "suite test_traceparent_trace_id_too_long",
         ),
         (
             tp("00", TRACE, "00F067AA0BA902B7", "01"),
-            Err(ParseError::InvalidParentId),
+            Err(TraceParentError::InvalidParentId),
             "L1 §3.2.2.4 lowercase hex only (parent-id)",
         ),
         (
             tp("00", TRACE, "00f067aa0ba902b.", "01"),
-            Err(ParseError::InvalidParentId),
+            Err(TraceParentError::InvalidParentId),
             "suite test_traceparent_parent_id_illegal_characters",
         ),
         (
             tp("00", TRACE, "0000000000000000", "01"),
-            Err(ParseError::ZeroParentId),
+            Err(TraceParentError::ZeroParentId),
             "L1 §3.2.2.4 all-zero parent-id",
         ),
         (
             tp("00", TRACE, "00f067aa0ba902b", "01"),
-            Err(ParseError::TooShort),
+            Err(TraceParentError::TooShort),
             "suite test_traceparent_parent_id_too_short",
         ),
         (
             tp("00", TRACE, "00f067aa0ba902b77", "01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "suite test_traceparent_parent_id_too_long",
         ),
         (
             tp("00", TRACE, PARENT, ".0"),
-            Err(ParseError::InvalidFlags),
+            Err(TraceParentError::InvalidFlags),
             "suite test_traceparent_trace_flags_illegal_characters",
         ),
         (
             tp("00", TRACE, PARENT, "0A"),
-            Err(ParseError::InvalidFlags),
+            Err(TraceParentError::InvalidFlags),
             "L1 §3.2.2.5 lowercase hex only (flags)",
         ),
         (
             tp("00", TRACE, PARENT, "0"),
-            Err(ParseError::TooShort),
+            Err(TraceParentError::TooShort),
             "suite test_traceparent_trace_flags_too_short",
         ),
         (
             tp("00", TRACE, PARENT, "001"),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "suite test_traceparent_trace_flags_too_long",
         ),
         (
             format!("00_{TRACE}-{PARENT}-01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "L1 §3.2.2 dash at byte 2",
         ),
         (
             format!("00-{TRACE}_{PARENT}-01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "L1 §3.2.2 dash at byte 35",
         ),
         (
             format!("00-{TRACE}-{PARENT}_01"),
-            Err(ParseError::MissingDash),
+            Err(TraceParentError::MissingDash),
             "L1 §3.2.2 dash at byte 52",
         ),
-        (String::new(), Err(ParseError::TooShort), "empty value"),
-        ("   ".to_string(), Err(ParseError::TooShort), "OWS only"),
+        (
+            String::new(),
+            Err(TraceParentError::TooShort),
+            "empty value",
+        ),
+        (
+            "   ".to_string(),
+            Err(TraceParentError::TooShort),
+            "OWS only",
+        ),
         (
             format!("00-{TRACE}-{PARENT}-01,00-{TRACE}-{PARENT}-01"),
-            Err(ParseError::TrailingData),
+            Err(TraceParentError::TrailingData),
             "two values joined in one field",
         ),
         (
             format!("00-{TRACE}-{PARENT}- 1"),
-            Err(ParseError::InvalidFlags),
+            Err(TraceParentError::InvalidFlags),
             "space inside the value",
         ),
     ];
@@ -291,7 +299,7 @@ fn header_map_rules() {
     ]);
     assert_eq!(
         TraceContextHeaders::from_headers(&map),
-        Err(ParseError::Duplicate)
+        Err(TraceParentError::Duplicate)
     );
     assert!(!extract(&map).has_active_span());
 
@@ -302,14 +310,14 @@ fn header_map_rules() {
     ]);
     assert_eq!(
         TraceContextHeaders::from_headers(&map),
-        Err(ParseError::Duplicate)
+        Err(TraceParentError::Duplicate)
     );
 
     // No traceparent: missing; tracestate alone is ignored (L1 §3.3).
     let map = headers(&[(&TRACESTATE, b"foo=1")]);
     assert_eq!(
         TraceContextHeaders::from_headers(&map),
-        Err(ParseError::Missing)
+        Err(TraceParentError::Missing)
     );
     assert!(!extract(&map).has_active_span());
 
@@ -318,14 +326,14 @@ fn header_map_rules() {
     let map = headers(&[(&TRACEPARENT, b"00-bad"), (&TRACESTATE, b"BAD KEY")]);
     assert_eq!(
         TraceContextHeaders::from_headers(&map),
-        Err(ParseError::TooShort)
+        Err(TraceParentError::TooShort)
     );
 
     // Non-UTF-8 / obs-text bytes are just invalid input.
     let map = headers(&[(&TRACEPARENT, b"00-\xff\xfe")]);
     assert_eq!(
         TraceContextHeaders::from_headers(&map),
-        Err(ParseError::TooShort)
+        Err(TraceParentError::TooShort)
     );
     let map = headers(&[
         (&TRACEPARENT, valid.as_bytes()),

@@ -34,7 +34,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_http::cors::CorsLayer;
-use tower_trace_context::Allowlist;
+use tower_trace_context::client::Allowlist;
 use tower_trace_context::client::PropagateLayer;
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
 use tracing::field::Empty as EmptyField;

@@ -5,7 +5,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use tower_trace_context::{OwnedTraceState, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceStateView};
+use tower_trace_context::{OwnedTraceState, TraceContextHeaders, TRACEPARENT, TRACESTATE, TraceStateView};
 
 fuzz_target!(|data: &[u8]| {
     let mut map = HeaderMap::new();

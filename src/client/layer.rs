@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::allowlist::Allowlist;
+use crate::client::allowlist::Allowlist;
 use crate::client::propagate::ClientConfig;
 use crate::client::{OutgoingRequest, OutgoingResponse, ResponseFuture};
 
@@ -23,7 +23,7 @@ impl PropagateLayer {
     /// request, stripping hand-set trace headers from other requests.
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
     /// let layer = PropagateLayer::new(Allowlist::builder().host("api.internal").build()?);
     /// # let _ = layer;
     /// # Ok::<(), tower_trace_context::AllowlistError>(())
@@ -38,7 +38,7 @@ impl PropagateLayer {
     /// Injects the current span's context without opening a client span.
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
     /// let layer = PropagateLayer::new(Allowlist::all()).without_client_span();
     /// # let _ = layer;
     /// ```
@@ -52,7 +52,7 @@ impl PropagateLayer {
     /// outside the allowlist (by default they are removed).
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
     /// let layer = PropagateLayer::new(Allowlist::all()).keep_manual_headers();
     /// # let _ = layer;
     /// ```
@@ -68,7 +68,7 @@ impl PropagateLayer {
     /// has none.
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
     /// let layer = PropagateLayer::new(Allowlist::all()).baggage(false);
     /// # let _ = layer;
     /// ```
@@ -84,7 +84,7 @@ impl PropagateLayer {
     /// sampling context travels in `baggage`.
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::PropagateLayer};
+    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
     /// let layer = PropagateLayer::new(Allowlist::all()).sentry_trace(true);
     /// # let _ = layer;
     /// ```
@@ -117,7 +117,7 @@ impl<S> Propagate<S> {
     /// Wraps `inner`.
     ///
     /// ```
-    /// # use tower_trace_context::{Allowlist, client::Propagate};
+    /// # use tower_trace_context::client::{Allowlist, Propagate};
     /// let svc = Propagate::new(tower::service_fn(|_: http::Request<()>| async {
     ///     Ok::<_, std::io::Error>(http::Response::new(()))
     /// }), Allowlist::all());

@@ -6,7 +6,7 @@ use http::Extensions;
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 
-use crate::allowlist::Allowlist;
+use crate::client::allowlist::Allowlist;
 use crate::client::propagate::{ClientConfig, record_error, record_status};
 
 /// Injects trace context into requests to allowlisted URLs, as a
@@ -14,7 +14,7 @@ use crate::client::propagate::{ClientConfig, record_error, record_status};
 /// [`PropagateLayer`](crate::client::PropagateLayer)).
 ///
 /// ```
-/// use tower_trace_context::{Allowlist, client::PropagateMiddleware};
+/// use tower_trace_context::client::{Allowlist, PropagateMiddleware};
 ///
 /// let allow = Allowlist::builder().host_suffix(".svc.cluster.local").build()?;
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())

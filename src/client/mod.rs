@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use tower::ServiceBuilder;
-//! use tower_trace_context::{Allowlist, client::PropagateLayer};
+//! use tower_trace_context::client::{Allowlist, PropagateLayer};
 //!
 //! let allow = Allowlist::builder()
 //!     .origin("https://orders.internal:8443")
@@ -34,6 +34,7 @@
 //! # Ok::<(), tower_trace_context::AllowlistError>(())
 //! ```
 
+mod allowlist;
 mod future;
 mod layer;
 #[cfg(feature = "reqwest-middleware")]
@@ -41,6 +42,7 @@ mod middleware;
 mod propagate;
 mod request;
 
+pub use allowlist::{Allowlist, AllowlistBuilder, MAX_REGEX_URL_LEN, Pattern, UrlParts};
 pub use future::ResponseFuture;
 pub use layer::{Propagate, PropagateLayer};
 #[cfg(feature = "reqwest-middleware")]

@@ -10,13 +10,13 @@ use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::allowlist::Allowlist;
 use crate::client::OutgoingRequest;
-use crate::headers::BROWSER_TRACE_HEADERS;
-use crate::headers::SENTRY_TRACE;
+use crate::client::allowlist::Allowlist;
 use crate::propagation::{inject, inject_baggage};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
+use crate::wire::headers::BROWSER_TRACE_HEADERS;
+use crate::wire::headers::SENTRY_TRACE;
 
 /// Trace headers removed from requests to URLs outside the allowlist:
 /// `traceparent`, `tracestate`, `baggage` and `sentry-trace`.

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::allowlist::UrlParts;
+use crate::client::allowlist::UrlParts;
 
 /// An outgoing HTTP request the client layer can inspect and add headers to:
 /// `http::Request<B>` (hyper-util's client, tower stacks) and, with feature

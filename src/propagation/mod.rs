@@ -22,17 +22,17 @@ use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 
-use crate::baggage::{
+use crate::error::TraceParentError;
+use crate::wire::baggage::{
     BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, PLAIN, TCHAR, class, properties_end,
 };
-use crate::context::{TraceContextHeaders, traceparent_of};
-use crate::error::ParseError;
-use crate::headers::{BAGGAGE, TRACEPARENT, TRACESTATE};
-use crate::lines::trim_ows;
-use crate::traceparent::TraceParent;
-use crate::tracestate::{
-    DEFAULT_TRACESTATE_LIMIT, MAX_MEMBERS, OwnedTraceState, TraceStateView, encode_members,
-    valid_key, valid_value,
+use crate::wire::context::{TraceContextHeaders, traceparent_of};
+use crate::wire::headers::{BAGGAGE, TRACEPARENT, TRACESTATE};
+use crate::wire::lines::trim_ows;
+use crate::wire::traceparent::TraceParent;
+use crate::wire::tracestate::{
+    DEFAULT_TRACESTATE_LIMIT, MAX_TRACESTATE_MEMBERS, OwnedTraceState, TraceStateView,
+    encode_members, valid_key, valid_value,
 };
 
 pub(crate) use wire::{WireBaggage, WireContext, WireTrace, WireTraceState};
@@ -67,9 +67,11 @@ impl<'a> TraceContextHeaders<'a> {
     /// carrier.insert("tracestate".to_string(), "a=1".to_string());
     /// let cx = TraceContextHeaders::extract_span_context(&carrier)?;
     /// assert_eq!(cx.trace_state().get("a"), Some("1"));
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
-    pub fn extract_span_context(extractor: &dyn Extractor) -> Result<SpanContext, ParseError> {
+    pub fn extract_span_context(
+        extractor: &dyn Extractor,
+    ) -> Result<SpanContext, TraceParentError> {
         let fields = extractor.get_all(TRACESTATE.as_str()).unwrap_or_default();
         Ok(parse_extractor(extractor, &fields)?.span_context())
     }
@@ -79,7 +81,7 @@ impl<'a> TraceContextHeaders<'a> {
     ///
     /// ```
     /// # use http::HeaderMap;
-    /// # use tower_trace_context::{TRACEPARENT, TraceContextHeaders};
+    /// # use tower_trace_context::{TraceContextHeaders, TRACEPARENT};
     /// let mut headers = HeaderMap::new();
     /// headers.insert(TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?);
     /// let sc = TraceContextHeaders::from_headers(&headers)?.span_context();
@@ -149,7 +151,7 @@ pub(crate) fn remote_from_headers(
     headers: &HeaderMap,
     convert: bool,
     always: bool,
-) -> Result<(TraceParent, SpanContext, Option<WireTrace>), ParseError> {
+) -> Result<(TraceParent, SpanContext, Option<WireTrace>), TraceParentError> {
     if convert {
         let parsed = TraceContextHeaders::from_headers(headers)?;
         let (sc, wire) = parsed.remote(true, always);
@@ -174,11 +176,11 @@ fn remote_span_context(tp: &TraceParent, state: TraceState) -> SpanContext {
 fn parse_extractor<'a>(
     extractor: &dyn Extractor,
     tracestate: &'a [&'a str],
-) -> Result<TraceContextHeaders<'a>, ParseError> {
+) -> Result<TraceContextHeaders<'a>, TraceParentError> {
     let traceparent = match extractor.get_all(TRACEPARENT.as_str()).as_deref() {
-        None | Some([]) => return Err(ParseError::Missing),
+        None | Some([]) => return Err(TraceParentError::Missing),
         Some([one]) => TraceParent::parse(one.as_bytes())?,
-        Some(_) => return Err(ParseError::Duplicate),
+        Some(_) => return Err(TraceParentError::Duplicate),
     };
     Ok(TraceContextHeaders::with_tracestate(
         traceparent,
@@ -228,7 +230,7 @@ impl OwnedTraceState {
     pub fn from_trace_state(trace_state: &TraceState) -> Self {
         let mut members = Vec::new();
         for (k, v) in trace_state {
-            if members.len() == MAX_MEMBERS {
+            if members.len() == MAX_TRACESTATE_MEMBERS {
                 break;
             }
             if valid_key(k.as_bytes()) && valid_value(v.as_bytes()) {
@@ -328,7 +330,7 @@ fn outgoing_tracestate(cx: &Context, sc: &SpanContext, limit: usize) -> Option<H
 /// ```
 /// use http::HeaderMap;
 /// use opentelemetry::trace::TraceContextExt;
-/// use tower_trace_context::{TRACEPARENT, extract};
+/// use tower_trace_context::{extract, TRACEPARENT};
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert(TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?);
@@ -384,7 +386,7 @@ pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
 /// use http::HeaderMap;
 /// use opentelemetry::Context;
 /// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-/// use tower_trace_context::{TRACEPARENT, TRACESTATE, extract, inject};
+/// use tower_trace_context::{extract, inject, TRACEPARENT, TRACESTATE};
 ///
 /// let sc = SpanContext::new(TraceId::from(1), SpanId::from(2), TraceFlags::SAMPLED, false, TraceState::NONE);
 /// let mut headers = HeaderMap::new();
@@ -514,7 +516,7 @@ impl TraceContextPropagator {
     /// use http::HeaderMap;
     /// use opentelemetry::Context;
     /// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-    /// use tower_trace_context::{TRACEPARENT, TraceContextPropagator};
+    /// use tower_trace_context::{TraceContextPropagator, TRACEPARENT};
     ///
     /// let sc = SpanContext::new(TraceId::from(1), SpanId::from(2), TraceFlags::SAMPLED, false, TraceState::NONE);
     /// let cx = Context::new().with_remote_span_context(sc);

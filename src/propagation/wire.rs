@@ -10,11 +10,11 @@ use opentelemetry::Context;
 use opentelemetry::baggage::Baggage;
 use opentelemetry::trace::{TraceId, TraceState};
 
-use crate::baggage::BaggageView;
-use crate::headers::TRACESTATE_FIELD;
-use crate::lines::Lines;
-use crate::traceparent::TraceParent;
-use crate::tracestate::{MAX_MEMBERS, TraceStateView, encode_members};
+use crate::wire::baggage::BaggageView;
+use crate::wire::headers::TRACESTATE_FIELD;
+use crate::wire::lines::Lines;
+use crate::wire::traceparent::TraceParent;
+use crate::wire::tracestate::{MAX_TRACESTATE_MEMBERS, TraceStateView, encode_members};
 
 use super::otel_accepts_key;
 
@@ -260,13 +260,13 @@ impl WireTrace {
         // relative to each other are its longest suffix found, in order, in
         // the converted list; the members before it were inserted, updated
         // or moved by the application (OpenTelemetry puts them left).
-        let mut held: [(&str, &str); MAX_MEMBERS] = [("", ""); MAX_MEMBERS];
+        let mut held: [(&str, &str); MAX_TRACESTATE_MEMBERS] = [("", ""); MAX_TRACESTATE_MEMBERS];
         let mut held_len = 0;
         for (slot, member) in held.iter_mut().zip(converted()) {
             *slot = member;
             held_len += 1;
         }
-        let mut now: [(&str, &str); MAX_MEMBERS] = [("", ""); MAX_MEMBERS];
+        let mut now: [(&str, &str); MAX_TRACESTATE_MEMBERS] = [("", ""); MAX_TRACESTATE_MEMBERS];
         let mut now_len = 0;
         for (slot, member) in now.iter_mut().zip(current) {
             *slot = member;
@@ -280,7 +280,8 @@ impl WireTrace {
                 None => break,
             }
         }
-        let mut merged: [(&str, &str); 2 * MAX_MEMBERS] = [("", ""); 2 * MAX_MEMBERS];
+        let mut merged: [(&str, &str); 2 * MAX_TRACESTATE_MEMBERS] =
+            [("", ""); 2 * MAX_TRACESTATE_MEMBERS];
         merged[..changed].copy_from_slice(&now[..changed]);
         let mut n = changed;
         for (k, v) in view.iter() {
@@ -295,7 +296,7 @@ impl WireTrace {
                 n += 1;
             }
         }
-        let n = n.min(MAX_MEMBERS);
+        let n = n.min(MAX_TRACESTATE_MEMBERS);
         encode_members(|| merged[..n].iter().copied(), limit)
     }
 }

@@ -13,13 +13,14 @@ use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use crate::cache::{CacheRequest, shared_cache_may_store};
-use crate::response_headers::{
-    SERVER_TIMING, merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
-};
+use crate::server::Config;
 use crate::server::TimingAllowOrigin;
-use crate::server::layer::Config;
-use crate::traceparent::TraceParent;
+use crate::server::response_headers::{
+    merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
+};
+use crate::server::{CacheRequest, shared_cache_may_store};
+use crate::wire::headers::SERVER_TIMING;
+use crate::wire::traceparent::TraceParent;
 
 /// What the response needs, gathered from the request.
 #[derive(Debug)]

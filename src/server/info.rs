@@ -4,9 +4,9 @@ use opentelemetry::Context;
 use opentelemetry::baggage::{Baggage, BaggageExt};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
-use crate::error::ParseError;
+use crate::error::TraceParentError;
 use crate::server::Trust;
-use crate::traceparent::TraceParent;
+use crate::wire::traceparent::TraceParent;
 
 /// What happened to the incoming trace context of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,13 +15,13 @@ pub enum Decision {
     /// The server span continues the caller's trace (from `traceparent`).
     Continued,
     /// The server span continues the caller's trace from `sentry-trace`
-    /// (feature `sentry`, with [`SentrySupport`](crate::server::SentrySupport) on).
+    /// (feature `sentry`, with [`SentrySupport`](crate::sentry::SentrySupport) on).
     #[cfg(feature = "sentry")]
     ContinuedFromSentryTrace,
     /// A valid incoming context was not continued because of the trust policy.
     NotTrusted(Trust),
     /// No usable `traceparent`: a new trace was started.
-    NewTrace(ParseError),
+    NewTrace(TraceParentError),
     /// A CORS preflight, not traced (see
     /// [`TraceContextLayer::trace_preflights`](crate::server::TraceContextLayer::trace_preflights)).
     Preflight,
@@ -84,11 +84,11 @@ impl Unlinked {
 #[derive(Clone, Debug)]
 pub struct RequestTrace {
     pub(crate) cx: Context,
-    pub(crate) incoming: Result<TraceParent, ParseError>,
+    pub(crate) incoming: Result<TraceParent, TraceParentError>,
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
     #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<std::sync::Arc<crate::server::SentrySupport>>,
+    pub(crate) sentry: Option<std::sync::Arc<crate::sentry::SentrySupport>>,
 }
 
 impl RequestTrace {
@@ -184,7 +184,7 @@ impl RequestTrace {
     /// `sentry-trace`, and no incoming `sentry-trace_id` entry naming this
     /// trace), a fresh dynamic sampling context in place of any incoming
     /// `sentry-` entries: `sentry-trace_id`, `sentry-sampled` and the entries
-    /// of [`SentrySupport`](crate::server::SentrySupport). What
+    /// of [`SentrySupport`](crate::sentry::SentrySupport). What
     /// `<meta name="baggage">` and the `baggage` Server-Timing entry carry.
     ///
     /// ```
@@ -230,7 +230,7 @@ impl RequestTrace {
     }
 
     /// The `traceparent` the request arrived with, or why there was none.
-    pub fn incoming(&self) -> Result<TraceParent, ParseError> {
+    pub fn incoming(&self) -> Result<TraceParent, TraceParentError> {
         self.incoming
     }
 

@@ -1,93 +1,21 @@
 //! `TraceContextLayer` and its configuration.
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderName;
 use tower_layer::Layer;
 
-use crate::headers::TRACE_CONTEXT_HEADERS;
+use crate::IpNetwork;
+use crate::error::ConfigError;
 #[cfg(feature = "sentry")]
-use crate::headers::{BAGGAGE, SENTRY_TRACE};
-use crate::response_headers::{ConfigError, ServerTimingName};
-use crate::server::network::{IpNetwork, PeerAddr};
-#[cfg(feature = "sentry")]
-use crate::server::policy::SentrySupport;
-use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
+use crate::sentry::SentrySupport;
+use crate::server::Config;
+use crate::server::network::PeerAddr;
+use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust};
+use crate::server::response_headers::ServerTimingName;
 use crate::server::{DefaultMakeSpan, TraceContext};
-
-/// Shared, immutable configuration of the server layer.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) trust: Trust,
-    pub(crate) trust_fn: Option<TrustFn>,
-    /// Names of the Server-Timing entries carrying the server span's
-    /// `traceparent` (empty: none).
-    pub(crate) server_timing: Vec<ServerTimingName>,
-    /// Name of the entry with the time until the response head, if any.
-    pub(crate) server_timing_duration: Option<ServerTimingName>,
-    pub(crate) expose_server_timing: bool,
-    pub(crate) timing_allow_origin: TimingAllowOrigin,
-    pub(crate) preflight_allow_headers: Vec<HeaderName>,
-    pub(crate) baggage: bool,
-    pub(crate) random_trace_ids: bool,
-    pub(crate) trace_preflights: bool,
-    pub(crate) trace_cacheable_responses: bool,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<Arc<SentrySupport>>,
-}
-
-impl Config {
-    pub(crate) fn trust_for(&self, head: &RequestHead<'_>) -> Trust {
-        match &self.trust_fn {
-            Some(f) => f(head),
-            None => self.trust,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            trust: Trust::Continue,
-            trust_fn: None,
-            server_timing: vec![ServerTimingName::default()],
-            server_timing_duration: None,
-            expose_server_timing: true,
-            timing_allow_origin: TimingAllowOrigin::MirrorCors,
-            preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
-            baggage: true,
-            random_trace_ids: false,
-            trace_preflights: false,
-            trace_cacheable_responses: false,
-            #[cfg(feature = "sentry")]
-            sentry: None,
-        }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut f = f.debug_struct("Config");
-        f.field("trust", &self.trust)
-            .field(
-                "trust_fn",
-                &self.trust_fn.as_ref().map(|_| "Fn(&RequestHead) -> Trust"),
-            )
-            .field("server_timing", &self.server_timing)
-            .field("server_timing_duration", &self.server_timing_duration)
-            .field("expose_server_timing", &self.expose_server_timing)
-            .field("timing_allow_origin", &self.timing_allow_origin)
-            .field("preflight_allow_headers", &self.preflight_allow_headers)
-            .field("baggage", &self.baggage)
-            .field("random_trace_ids", &self.random_trace_ids)
-            .field("trace_preflights", &self.trace_preflights)
-            .field("trace_cacheable_responses", &self.trace_cacheable_responses);
-        #[cfg(feature = "sentry")]
-        f.field("sentry", &self.sentry);
-        f.finish()
-    }
-}
+#[cfg(feature = "sentry")]
+use crate::wire::headers::{BAGGAGE, SENTRY_TRACE};
 
 /// Continues the browser's (or any caller's) W3C trace in a server span and
 /// answers with `server-timing`, CORS and `Timing-Allow-Origin` headers.
@@ -145,7 +73,7 @@ impl<M> TraceContextLayer<M> {
     /// first, and clears a [`trust_fn`](Self::trust_fn)).
     ///
     /// ```
-    /// # use tower_trace_context::{Trust, server::TraceContextLayer};
+    /// # use tower_trace_context::server::{TraceContextLayer, Trust};
     /// let public = TraceContextLayer::new().trust(Trust::NewRootWithLink);
     /// # let _ = public;
     /// ```
@@ -161,7 +89,7 @@ impl<M> TraceContextLayer<M> {
     /// (a second call replaces the first).
     ///
     /// ```
-    /// use tower_trace_context::{Trust, server::TraceContextLayer};
+    /// use tower_trace_context::server::{TraceContextLayer, Trust};
     /// let layer = TraceContextLayer::new().trust_fn(|head| {
     ///     if head.uri().path().starts_with("/public/") { Trust::NewRootWithLink } else { Trust::Continue }
     /// });
@@ -189,7 +117,7 @@ impl<M> TraceContextLayer<M> {
     /// `trust_networks` replaces it.
     ///
     /// ```
-    /// use tower_trace_context::{Trust, server::{IpNetwork, TraceContextLayer}};
+    /// use tower_trace_context::{IpNetwork, server::{TraceContextLayer, Trust}};
     /// let mesh: Vec<IpNetwork> = ["10.0.0.0/8", "fd00::/8"]
     ///     .iter()
     ///     .map(|n| n.parse())
@@ -238,7 +166,7 @@ impl<M> TraceContextLayer<M> {
     /// second call replaces the list.
     ///
     /// ```
-    /// use tower_trace_context::ServerTimingName;
+    /// use tower_trace_context::server::ServerTimingName;
     /// use tower_trace_context::server::TraceContextLayer;
     /// let layer = TraceContextLayer::new()
     ///     .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()]);
@@ -261,7 +189,7 @@ impl<M> TraceContextLayer<M> {
     /// second call replaces the first.
     ///
     /// ```
-    /// use tower_trace_context::ServerTimingName;
+    /// use tower_trace_context::server::ServerTimingName;
     /// use tower_trace_context::server::TraceContextLayer;
     /// let layer = TraceContextLayer::new().server_timing_duration(Some(ServerTimingName::new("app")?));
     /// # let _ = layer;
@@ -310,7 +238,7 @@ impl<M> TraceContextLayer<M> {
     /// [`TimingAllowOrigin::MirrorCors`]).
     ///
     /// ```
-    /// # use tower_trace_context::{TimingAllowOrigin, server::TraceContextLayer};
+    /// # use tower_trace_context::server::{TimingAllowOrigin, TraceContextLayer};
     /// let layer = TraceContextLayer::new().timing_allow_origin(TimingAllowOrigin::Off);
     /// # let _ = layer;
     /// ```
@@ -326,7 +254,7 @@ impl<M> TraceContextLayer<M> {
     ///
     /// ```
     /// use http::HeaderName;
-    /// use tower_trace_context::{TRACE_CONTEXT_HEADERS, server::TraceContextLayer};
+    /// use tower_trace_context::{server::TraceContextLayer, TRACE_CONTEXT_HEADERS};
     /// let names = [&TRACE_CONTEXT_HEADERS[..], &[HeaderName::from_static("baggage")]].concat();
     /// let layer = TraceContextLayer::new().preflight_allow_headers(names);
     /// # let _ = layer;
@@ -430,7 +358,7 @@ impl<M> TraceContextLayer<M> {
     /// to replace the list). A second call replaces the settings.
     ///
     /// ```
-    /// use tower_trace_context::server::{SentrySupport, TraceContextLayer};
+    /// use tower_trace_context::{sentry::SentrySupport, server::TraceContextLayer};
     /// let layer = TraceContextLayer::new().sentry(SentrySupport::new());
     /// # let _ = layer;
     /// ```

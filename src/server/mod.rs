@@ -72,7 +72,7 @@
 //! use axum::{Router, routing::get};
 //! use http::{Method, header::CONTENT_TYPE};
 //! use tower_http::cors::CorsLayer;
-//! use tower_trace_context::{TRACE_CONTEXT_HEADERS, server::TraceContextLayer};
+//! use tower_trace_context::{server::TraceContextLayer, TRACE_CONTEXT_HEADERS};
 //!
 //! let cors = CorsLayer::new()
 //!     .allow_origin(["http://localhost:3000".parse().unwrap()])
@@ -87,20 +87,33 @@
 //! # let _ = app;
 //! ```
 
+mod cache;
+mod config;
 mod future;
 mod info;
 mod layer;
 mod make_span;
 mod network;
 mod policy;
+mod response_headers;
 mod service;
 
 pub use future::ResponseFuture;
 pub use info::{Decision, RequestTrace, Unlinked};
 pub use layer::TraceContextLayer;
 pub use make_span::{DefaultMakeSpan, MakeSpan};
-pub use network::{IpNetwork, PeerAddr};
+pub use network::PeerAddr;
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};
-#[cfg(feature = "sentry")]
-pub use policy::{SentryPrecedence, SentrySupport};
+pub use response_headers::ServerTimingName;
 pub use service::TraceContext;
+
+pub(crate) use cache::{CacheRequest, shared_cache_may_store};
+pub(crate) use config::Config;
+
+/// The header-list merges the layer does, for responses it does not see
+/// (a handler behind another router, a hand-written preflight answer).
+pub mod cors {
+    pub use super::response_headers::{
+        list_contains, merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
+    };
+}

@@ -16,22 +16,22 @@ use tracing::Span;
 use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
-use crate::baggage::BaggageView;
-use crate::cache::CacheRequest;
-use crate::error::{BaggageError, ParseError};
-use crate::headers::BAGGAGE;
+use crate::error::{BaggageError, TraceParentError};
 use crate::propagation::{WireContext, WireTrace, remote_from_headers};
 #[cfg(feature = "sentry")]
-use crate::sentry::SentryTrace;
-use crate::server::future::{ResponseFuture, ResponseState};
-use crate::server::layer::Config;
+use crate::sentry::SentryPrecedence;
 #[cfg(feature = "sentry")]
-use crate::server::policy::SentryPrecedence;
+use crate::sentry::SentryTrace;
+use crate::server::CacheRequest;
+use crate::server::Config;
+use crate::server::future::{ResponseFuture, ResponseState};
 use crate::server::policy::{RequestHead, Trust};
 use crate::server::{
     Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer, Unlinked,
 };
-use crate::traceparent::TraceParent;
+use crate::wire::baggage::BaggageView;
+use crate::wire::headers::BAGGAGE;
+use crate::wire::traceparent::TraceParent;
 
 /// Middleware that continues the caller's W3C trace in a server span; made
 /// by [`TraceContextLayer`].
@@ -323,7 +323,7 @@ impl<S, M> TraceContext<S, M> {
         };
         req.extensions_mut().insert(RequestTrace {
             cx: Context::new(),
-            incoming: Err(ParseError::Missing),
+            incoming: Err(TraceParentError::Missing),
             decision: Decision::Preflight,
             server_span: false,
             #[cfg(feature = "sentry")]
@@ -411,11 +411,11 @@ impl<S, M> TraceContext<S, M> {
     /// built only when `convert` (a span will read it).
     fn remote(
         &self,
-        w3c: Result<(TraceParent, SpanContext, Option<WireTrace>), ParseError>,
+        w3c: Result<(TraceParent, SpanContext, Option<WireTrace>), TraceParentError>,
         headers: &HeaderMap,
         baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
         convert: bool,
-    ) -> Result<(SpanContext, Option<WireTrace>, Decision), ParseError> {
+    ) -> Result<(SpanContext, Option<WireTrace>, Decision), TraceParentError> {
         let w3c = w3c.map(|(_, sc, wire)| (sc, wire, Decision::Continued));
         #[cfg(feature = "sentry")]
         if let Some(support) = &self.config.sentry {
@@ -468,7 +468,7 @@ fn sentry_sampled_baggage(view: &BaggageView<'_>) -> Option<bool> {
 /// span (none without one).
 #[cfg(feature = "sentry")]
 fn sentry_server_timing(trace: &RequestTrace) -> Vec<HeaderValue> {
-    use crate::response_headers::server_timing_entry;
+    use crate::server::response_headers::server_timing_entry;
     let Some(st) = trace.sentry_trace() else {
         return Vec::new();
     };
@@ -493,9 +493,9 @@ mod tests {
     use tower_layer::Layer;
     use tracing_subscriber::layer::SubscriberExt;
 
-    use crate::baggage::VALIDATIONS;
-    use crate::headers::BAGGAGE;
     use crate::server::{RequestTrace, TraceContextLayer};
+    use crate::wire::baggage::VALIDATIONS;
+    use crate::wire::headers::BAGGAGE;
 
     const BAGGAGE_VALUE: &str =
         "sentry-trace_id=4bf92f3577b34da6a3ce929d0e0e4736, sentry-sampled=true,tenant=acme;p";
@@ -511,7 +511,7 @@ mod tests {
         let _guard = tracing::subscriber::set_default(subscriber);
         let layer = TraceContextLayer::new();
         #[cfg(feature = "sentry")]
-        let layer = layer.sentry(crate::server::SentrySupport::new());
+        let layer = layer.sentry(crate::sentry::SentrySupport::new());
         let svc = layer.layer(service_fn(|req: Request<()>| async move {
             let trace = req.extensions().get::<RequestTrace>().unwrap();
             let mut out = HeaderMap::new();

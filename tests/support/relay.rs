@@ -12,7 +12,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_trace_context::Allowlist;
+use tower_trace_context::client::Allowlist;
 use tower_trace_context::client::PropagateLayer;
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
 

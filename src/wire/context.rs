@@ -3,10 +3,10 @@
 
 use http::HeaderMap;
 
-use crate::error::{ParseError, TraceStateError};
-use crate::headers::TRACEPARENT;
-use crate::traceparent::TraceParent;
-use crate::tracestate::TraceStateView;
+use crate::error::{TraceParentError, TraceStateError};
+use crate::wire::headers::TRACEPARENT;
+use crate::wire::traceparent::TraceParent;
+use crate::wire::tracestate::TraceStateView;
 
 /// The trace context headers of one request, validated together.
 ///
@@ -17,7 +17,7 @@ use crate::tracestate::TraceStateView;
 ///
 /// ```
 /// use http::HeaderMap;
-/// use tower_trace_context::{ParseError, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceStateError};
+/// use tower_trace_context::{TraceContextHeaders, TRACEPARENT, TraceParentError, TRACESTATE, TraceStateError};
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert(TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?);
@@ -27,7 +27,7 @@ use crate::tracestate::TraceStateView;
 /// assert_eq!(parsed.tracestate_error(), Some(TraceStateError::InvalidKey { member: 1 }));
 ///
 /// headers.append(TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?);
-/// assert_eq!(TraceContextHeaders::from_headers(&headers).unwrap_err(), ParseError::Duplicate);
+/// assert_eq!(TraceContextHeaders::from_headers(&headers).unwrap_err(), TraceParentError::Duplicate);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct TraceContextHeaders<'a> {
 
 impl<'a> TraceContextHeaders<'a> {
     /// Parses `traceparent` and `tracestate` from a header map.
-    pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, ParseError> {
+    pub fn from_headers(headers: &'a HeaderMap) -> Result<Self, TraceParentError> {
         let traceparent = traceparent_of(headers)?;
         Ok(Self::with_tracestate(
             traceparent,
@@ -84,11 +84,11 @@ impl<'a> TraceContextHeaders<'a> {
 /// The one valid `traceparent` of `headers` (two or more fields are
 /// invalid), without looking at `tracestate`.
 #[inline]
-pub(crate) fn traceparent_of(headers: &HeaderMap) -> Result<TraceParent, ParseError> {
+pub(crate) fn traceparent_of(headers: &HeaderMap) -> Result<TraceParent, TraceParentError> {
     let mut fields = headers.get_all(&TRACEPARENT).iter();
     match (fields.next(), fields.next()) {
-        (None, _) => Err(ParseError::Missing),
-        (Some(_), Some(_)) => Err(ParseError::Duplicate),
+        (None, _) => Err(TraceParentError::Missing),
+        (Some(_), Some(_)) => Err(TraceParentError::Duplicate),
         (Some(one), None) => TraceParent::parse(one.as_bytes()),
     }
 }

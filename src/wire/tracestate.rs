@@ -7,11 +7,11 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
 use crate::error::TraceStateError;
-use crate::headers::TRACESTATE_FIELD;
-use crate::lines::{LineIter, Lines};
+use crate::wire::headers::TRACESTATE_FIELD;
+use crate::wire::lines::{LineIter, Lines};
 
 /// At most this many list members (W3C Trace Context §3.3.1).
-pub const MAX_MEMBERS: usize = 32;
+pub const MAX_TRACESTATE_MEMBERS: usize = 32;
 /// Longest key and longest value, in characters.
 const MAX_KEY_LEN: usize = 256;
 const MAX_VALUE_LEN: usize = 256;
@@ -408,7 +408,7 @@ impl<'a> TraceStateView<'a> {
     }
 
     fn validate(lines: Lines<'a>) -> Result<Self, TraceStateError> {
-        let mut signatures = [0u64; MAX_MEMBERS];
+        let mut signatures = [0u64; MAX_TRACESTATE_MEMBERS];
         // A 256-bit filter over the signatures: a key is compared with the
         // earlier ones only when its bit was already set, so the duplicate
         // check is linear in the common case (no repeated keys).
@@ -420,8 +420,8 @@ impl<'a> TraceStateView<'a> {
             let mut i = 0;
             // Where the next member starts in a canonical field.
             let mut expected = 0;
-            while let Some(m) = scan_member(line, i, members.min(MAX_MEMBERS) as u8)? {
-                if members == MAX_MEMBERS {
+            while let Some(m) = scan_member(line, i, members.min(MAX_TRACESTATE_MEMBERS) as u8)? {
+                if members == MAX_TRACESTATE_MEMBERS {
                     return Err(TraceStateError::TooManyMembers);
                 }
                 canonical &= m.start == expected && m.end == m.next;
@@ -488,8 +488,8 @@ impl<'a> TraceStateView<'a> {
     /// # Ok::<(), tower_trace_context::TraceStateError>(())
     /// ```
     #[must_use]
-    pub fn iter(&self) -> Iter<'a> {
-        Iter {
+    pub fn iter(&self) -> TraceStateIter<'a> {
+        TraceStateIter {
             lines: self.lines.iter(),
             rest: "",
             index: 0,
@@ -545,24 +545,24 @@ impl Eq for TraceStateView<'_> {}
 
 impl<'a> IntoIterator for TraceStateView<'a> {
     type Item = (&'a str, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = TraceStateIter<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> TraceStateIter<'a> {
         self.iter()
     }
 }
 
 impl<'a> IntoIterator for &TraceStateView<'a> {
     type Item = (&'a str, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = TraceStateIter<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> TraceStateIter<'a> {
         self.iter()
     }
 }
 
 /// Iterator over the `(key, value)` pairs of a [`TraceStateView`].
-pub struct Iter<'a> {
+pub struct TraceStateIter<'a> {
     lines: LineIter<'a>,
     /// The rest of the current field; validated, so ASCII.
     rest: &'a str,
@@ -570,7 +570,7 @@ pub struct Iter<'a> {
     duplicates: u32,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for TraceStateIter<'a> {
     type Item = (&'a str, &'a str);
 
     #[inline]
@@ -625,9 +625,11 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl fmt::Debug for Iter<'_> {
+impl fmt::Debug for TraceStateIter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter").field("index", &self.index).finish()
+        f.debug_struct("TraceStateIter")
+            .field("index", &self.index)
+            .finish()
     }
 }
 
@@ -710,7 +712,7 @@ impl OwnedTraceState {
             self.members.remove(pos);
         }
         self.members.insert(0, (key, value));
-        Ok(if self.members.len() > MAX_MEMBERS {
+        Ok(if self.members.len() > MAX_TRACESTATE_MEMBERS {
             self.members.pop()
         } else {
             None
@@ -821,7 +823,7 @@ where
 {
     // The common case first, before zeroing the length table.
     members().next()?;
-    let mut lens = [0usize; MAX_MEMBERS];
+    let mut lens = [0usize; MAX_TRACESTATE_MEMBERS];
     let mut n = 0;
     for ((k, v), len) in members().zip(lens.iter_mut()) {
         *len = k.len() + 1 + v.len();
@@ -964,7 +966,7 @@ mod tests {
                 let text = std::str::from_utf8(&line).unwrap();
                 let mut expected: Vec<(&str, &str)> = Vec::new();
                 for member in text.split(',') {
-                    let member = crate::lines::trim_ows(member);
+                    let member = crate::wire::lines::trim_ows(member);
                     let Some((k, v)) = member.split_once('=') else { continue };
                     if !expected.iter().any(|(key, _)| *key == k) {
                         expected.push((k, v));

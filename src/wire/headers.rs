@@ -57,5 +57,20 @@ pub const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
 pub const BROWSER_TRACE_HEADERS: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
 
 /// Statics for borrowing into a `Lines::Map`.
+/// The `Server-Timing` header (W3C Server Timing).
+///
+/// ```
+/// assert_eq!(tower_trace_context::SERVER_TIMING.as_str(), "server-timing");
+/// ```
+pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// The `Timing-Allow-Origin` header (W3C Resource Timing): lets a
+/// cross-origin page read detailed timing, including `serverTiming`.
+///
+/// ```
+/// assert_eq!(tower_trace_context::TIMING_ALLOW_ORIGIN.as_str(), "timing-allow-origin");
+/// ```
+pub const TIMING_ALLOW_ORIGIN: HeaderName = HeaderName::from_static("timing-allow-origin");
+
 pub(crate) static TRACESTATE_FIELD: HeaderName = TRACESTATE;
 pub(crate) static BAGGAGE_FIELD: HeaderName = BAGGAGE;

@@ -1,28 +1,5 @@
-//! Sentry's `sentry-trace` header (feature `sentry`): a zero-allocation
-//! parser and a stack-buffer encoder, so a backend behind Sentry's browser
-//! SDK joins its trace without the Sentry Rust SDK.
-//!
-//! The format is `<32 hex trace id>-<16 hex span id>[-<sampled>]`, sampled
-//! `1` or `0`; without it the sampling decision is deferred to the
-//! receiver. Spaces and tabs around the value are ignored; hex is lowercase,
-//! as Sentry's SDKs write and match it.
-//!
-//! Turn it on for the server layer with
-//! [`TraceContextLayer::sentry`](crate::server::TraceContextLayer::sentry), for the
-//! client layer with [`PropagateLayer::sentry_trace`](crate::client::PropagateLayer::sentry_trace).
-//!
-//! ```
-//! use tower_trace_context::sentry::SentryTrace;
-//!
-//! let st = SentryTrace::parse(b" 771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1 ")?;
-//! assert_eq!(st.trace_id().to_string(), "771a43a4192642f0b136d5159a501700");
-//! assert_eq!(st.sampled(), Some(true));
-//! assert_eq!(st.to_string(), "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1");
-//!
-//! let deferred = SentryTrace::parse(b"771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12")?;
-//! assert_eq!(deferred.sampled(), None);
-//! # Ok::<(), tower_trace_context::sentry::SentryTraceError>(())
-//! ```
+//! Sentry's `sentry-trace` header: a zero-allocation parser and a
+//! stack-buffer encoder (public as `sentry::SentryTrace`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,9 +7,10 @@ use std::str::FromStr;
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
-use crate::headers::SENTRY_TRACE;
-use crate::hex;
-use crate::lines::trim_ows_bytes as trim_ows;
+use crate::error::SentryTraceError;
+use crate::wire::headers::SENTRY_TRACE;
+use crate::wire::hex;
+use crate::wire::lines::trim_ows_bytes as trim_ows;
 
 /// Longest encoded `sentry-trace`: 32 + 1 + 16 + 2.
 pub const SENTRY_TRACE_MAX_LEN: usize = 51;
@@ -44,74 +22,6 @@ pub struct SentryTrace {
     span_id: u64,
     sampled: Option<bool>,
 }
-
-/// Why a `sentry-trace` value was not accepted (the request then starts a
-/// new trace, or continues a valid `traceparent`).
-///
-/// ```
-/// use tower_trace_context::sentry::{SentryTrace, SentryTraceError};
-/// assert_eq!(SentryTrace::parse(b"abc"), Err(SentryTraceError::InvalidLength));
-/// assert_eq!(SentryTraceError::InvalidLength.as_str(), "invalid_length");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SentryTraceError {
-    /// The request carries no `sentry-trace` field.
-    Missing,
-    /// The request carries two or more `sentry-trace` fields.
-    Duplicate,
-    /// Not 49 (no sampled part) or 51 bytes after trimming spaces and tabs.
-    InvalidLength,
-    /// A `-` is missing after the trace id or the span id.
-    MissingDash,
-    /// The trace id is not 32 lowercase hex digits.
-    InvalidTraceId,
-    /// The trace id is all zeros.
-    ZeroTraceId,
-    /// The span id is not 16 lowercase hex digits.
-    InvalidSpanId,
-    /// The span id is all zeros.
-    ZeroSpanId,
-    /// The sampled part is not `0` or `1`.
-    InvalidSampled,
-}
-
-impl SentryTraceError {
-    /// A short, stable name for the rule.
-    #[must_use]
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Duplicate => "duplicate",
-            Self::InvalidLength => "invalid_length",
-            Self::MissingDash => "missing_dash",
-            Self::InvalidTraceId => "invalid_trace_id",
-            Self::ZeroTraceId => "zero_trace_id",
-            Self::InvalidSpanId => "invalid_span_id",
-            Self::ZeroSpanId => "zero_span_id",
-            Self::InvalidSampled => "invalid_sampled",
-        }
-    }
-}
-
-impl fmt::Display for SentryTraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rule = match self {
-            Self::Missing => "no sentry-trace field",
-            Self::Duplicate => "more than one sentry-trace field",
-            Self::InvalidLength => "not <32 hex>-<16 hex>[-<0|1>]",
-            Self::MissingDash => "'-' expected after the trace id and the span id",
-            Self::InvalidTraceId => "trace id is not 32 lowercase hex digits",
-            Self::ZeroTraceId => "trace id is all zeros",
-            Self::InvalidSpanId => "span id is not 16 lowercase hex digits",
-            Self::ZeroSpanId => "span id is all zeros",
-            Self::InvalidSampled => "sampled is not 0 or 1",
-        };
-        write!(f, "sentry-trace: {rule}")
-    }
-}
-
-impl std::error::Error for SentryTraceError {}
 
 impl SentryTrace {
     /// A value from ids and an optional sampling decision; `None` when an id
@@ -161,7 +71,7 @@ impl SentryTrace {
     /// Parses a `sentry-trace` value without allocating.
     ///
     /// ```
-    /// # use tower_trace_context::sentry::{SentryTrace, SentryTraceError};
+    /// # use tower_trace_context::{sentry::SentryTrace, SentryTraceError};
     /// assert!(SentryTrace::parse(b"771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-0").is_ok());
     /// assert_eq!(
     ///     SentryTrace::parse(b"771A43A4192642F0B136D5159A501700-b0e6f15b45c36b12"),
@@ -214,7 +124,7 @@ impl SentryTrace {
     ///
     /// ```
     /// # use http::HeaderMap;
-    /// # use tower_trace_context::{SENTRY_TRACE, sentry::{SentryTrace, SentryTraceError}};
+    /// # use tower_trace_context::{sentry::SentryTrace, SENTRY_TRACE, SentryTraceError};
     /// let mut headers = HeaderMap::new();
     /// assert_eq!(SentryTrace::from_headers(&headers), Err(SentryTraceError::Missing));
     /// headers.append(SENTRY_TRACE, "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12".parse()?);
@@ -258,7 +168,7 @@ impl SentryTrace {
     /// let st: SentryTrace = "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12".parse()?;
     /// assert!(st.span_context(true).is_sampled());
     /// assert!(st.span_context(true).is_remote());
-    /// # Ok::<(), tower_trace_context::sentry::SentryTraceError>(())
+    /// # Ok::<(), tower_trace_context::SentryTraceError>(())
     /// ```
     #[must_use]
     pub fn span_context(&self, deferred_sampled: bool) -> SpanContext {
@@ -298,7 +208,7 @@ impl SentryTrace {
     /// # use tower_trace_context::sentry::SentryTrace;
     /// let st: SentryTrace = "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1".parse()?;
     /// assert_eq!(st.to_header_value(), "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1");
-    /// # Ok::<(), tower_trace_context::sentry::SentryTraceError>(())
+    /// # Ok::<(), tower_trace_context::SentryTraceError>(())
     /// ```
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {

@@ -9,29 +9,17 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::traceparent::{TRACEPARENT_LEN, TraceParent};
+use crate::wire::traceparent::{TRACEPARENT_LEN, TraceParent};
 
-/// The `Server-Timing` header (W3C Server Timing).
-///
-/// ```
-/// assert_eq!(tower_trace_context::SERVER_TIMING.as_str(), "server-timing");
-/// ```
-pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
-
-/// The `Timing-Allow-Origin` header (W3C Resource Timing): lets a
-/// cross-origin page read detailed timing, including `serverTiming`.
-///
-/// ```
-/// assert_eq!(tower_trace_context::TIMING_ALLOW_ORIGIN.as_str(), "timing-allow-origin");
-/// ```
-pub const TIMING_ALLOW_ORIGIN: HeaderName = HeaderName::from_static("timing-allow-origin");
+use crate::error::ConfigError;
+use crate::wire::headers::{SERVER_TIMING, TIMING_ALLOW_ORIGIN};
 
 /// Whether `token` appears in the comma-separated list held by all `name`
 /// fields of `headers` (ASCII case-insensitive, OWS ignored).
 ///
 /// ```
 /// use http::{HeaderMap, header::ACCESS_CONTROL_ALLOW_HEADERS};
-/// use tower_trace_context::list_contains;
+/// use tower_trace_context::server::cors::list_contains;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.append(ACCESS_CONTROL_ALLOW_HEADERS, "content-type".parse()?);
@@ -43,10 +31,9 @@ pub const TIMING_ALLOW_ORIGIN: HeaderName = HeaderName::from_static("timing-allo
 #[must_use]
 pub fn list_contains(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|&b| b == b',')
-            .any(|item| crate::lines::trim_ows_bytes(item).eq_ignore_ascii_case(token.as_bytes()))
+        value.as_bytes().split(|&b| b == b',').any(|item| {
+            crate::wire::lines::trim_ows_bytes(item).eq_ignore_ascii_case(token.as_bytes())
+        })
     })
 }
 
@@ -98,7 +85,7 @@ fn append_missing(headers: &mut HeaderMap, name: &HeaderName, tokens: &[HeaderNa
 ///
 /// ```
 /// use http::{HeaderMap, header::ACCESS_CONTROL_ALLOW_HEADERS};
-/// use tower_trace_context::{TRACE_CONTEXT_HEADERS, merge_allow_headers};
+/// use tower_trace_context::{server::cors::merge_allow_headers, TRACE_CONTEXT_HEADERS};
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, "content-type, traceparent".parse()?);
@@ -117,7 +104,7 @@ pub fn merge_allow_headers(headers: &mut HeaderMap, tokens: &[HeaderName]) -> bo
 ///
 /// ```
 /// use http::{HeaderMap, header::ACCESS_CONTROL_EXPOSE_HEADERS};
-/// use tower_trace_context::merge_expose_headers;
+/// use tower_trace_context::server::cors::merge_expose_headers;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, "x-request-id".parse()?);
@@ -135,7 +122,7 @@ pub fn merge_expose_headers(headers: &mut HeaderMap) -> bool {
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue};
-/// use tower_trace_context::{TIMING_ALLOW_ORIGIN, merge_timing_allow_origin};
+/// use tower_trace_context::{server::cors::merge_timing_allow_origin, TIMING_ALLOW_ORIGIN};
 ///
 /// let mut headers = HeaderMap::new();
 /// let origin = HeaderValue::from_static("https://app.example");
@@ -146,7 +133,7 @@ pub fn merge_expose_headers(headers: &mut HeaderMap) -> bool {
 pub fn merge_timing_allow_origin(headers: &mut HeaderMap, origin: &HeaderValue) -> bool {
     let covered = headers.get_all(TIMING_ALLOW_ORIGIN).iter().any(|value| {
         value.as_bytes().split(|&b| b == b',').any(|item| {
-            let item = crate::lines::trim_ows_bytes(item);
+            let item = crate::wire::lines::trim_ows_bytes(item);
             item == b"*" || item == origin.as_bytes()
         })
     });
@@ -160,7 +147,7 @@ pub fn merge_timing_allow_origin(headers: &mut HeaderMap, origin: &HeaderValue) 
 /// name of the entry carrying the trace context.
 ///
 /// ```
-/// use tower_trace_context::ServerTimingName;
+/// use tower_trace_context::server::ServerTimingName;
 /// assert!(ServerTimingName::new("trace").is_ok());
 /// assert!(ServerTimingName::new("not a token").is_err());
 /// ```
@@ -169,41 +156,6 @@ pub struct ServerTimingName {
     /// `name;desc="`
     prefix: Bytes,
 }
-
-/// A configuration value was rejected.
-///
-/// ```
-/// use tower_trace_context::{ConfigError, ServerTimingName};
-/// assert!(matches!(ServerTimingName::new(""), Err(ConfigError::InvalidToken(_))));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// Not an RFC 9110 token (empty, or a character outside `tchar`).
-    InvalidToken(String),
-    /// Not a serialized origin (`scheme://host[:port]`, no path, no `*`).
-    InvalidOrigin(String),
-    /// Not a Sentry DSN (`{PROTOCOL}://{PUBLIC_KEY}[:{SECRET_KEY}]@{HOST}[:{PORT}][/{PATH}]/{PROJECT_ID}`):
-    /// which part is wrong. The DSN itself is not repeated, as it may hold a
-    /// secret key.
-    InvalidDsn(&'static str),
-    /// Not an IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`) with
-    /// zero host bits.
-    InvalidNetwork(String),
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::InvalidToken(s) => write!(f, "not an HTTP token: {s:?}"),
-            Self::InvalidOrigin(s) => write!(f, "not a serialized origin: {s:?}"),
-            Self::InvalidDsn(why) => write!(f, "not a Sentry DSN: {why}"),
-            Self::InvalidNetwork(s) => write!(f, "not an IP network in CIDR notation: {s:?}"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// RFC 9110 `tchar`.
 pub(crate) fn is_token(s: &str) -> bool {
@@ -221,7 +173,7 @@ impl ServerTimingName {
     /// `trace`, the name in the W3C Trace Context Level 3 draft.
     ///
     /// ```
-    /// # use tower_trace_context::ServerTimingName;
+    /// # use tower_trace_context::server::ServerTimingName;
     /// assert_eq!(ServerTimingName::trace().as_str(), "trace");
     /// ```
     #[must_use]
@@ -235,7 +187,7 @@ impl ServerTimingName {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tower_trace_context::ServerTimingName;
+    /// # use tower_trace_context::server::ServerTimingName;
     /// let name = ServerTimingName::new("app")?;
     /// assert_eq!(name.duration_entry(Duration::from_micros(12_345)), "app;dur=12.345");
     /// # Ok::<(), tower_trace_context::ConfigError>(())
@@ -268,7 +220,7 @@ impl ServerTimingName {
     /// The metric name.
     ///
     /// ```
-    /// # use tower_trace_context::ServerTimingName;
+    /// # use tower_trace_context::server::ServerTimingName;
     /// assert_eq!(ServerTimingName::default().as_str(), "traceparent");
     /// ```
     #[must_use]
@@ -281,13 +233,13 @@ impl ServerTimingName {
     /// allocation, for the value's bytes).
     ///
     /// ```
-    /// # use tower_trace_context::{ServerTimingName, TraceParent};
+    /// # use tower_trace_context::{server::ServerTimingName, TraceParent};
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(
     ///     ServerTimingName::default().entry(&tp),
     ///     r#"traceparent;desc="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01""#
     /// );
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn entry(&self, traceparent: &TraceParent) -> HeaderValue {

@@ -6,7 +6,7 @@
 //! `<meta name="sentry-trace">` and `<meta name="baggage">` (read by Sentry's
 //! browser SDK).
 //!
-//! Two ways in: [`MetaTags`] renders the tags for a template engine, and
+//! Two ways in: [`TraceMetaTags`] renders the tags for a template engine, and
 //! [`MetaTagsLayer`] inserts them right after the opening `<head ...>` tag of
 //! `text/html` responses while streaming.
 //!
@@ -36,11 +36,11 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::cache::{CacheRequest, shared_cache_may_store};
 #[cfg(feature = "sentry")]
 use crate::sentry::SentryTrace;
 use crate::server::RequestTrace;
-use crate::traceparent::TraceParent;
+use crate::server::{CacheRequest, shared_cache_may_store};
+use crate::wire::traceparent::TraceParent;
 
 /// How far into a body the layer looks for `<head>` before giving up.
 pub const HEAD_SEARCH_LIMIT: usize = 4096;
@@ -49,19 +49,19 @@ pub const HEAD_SEARCH_LIMIT: usize = 4096;
 /// (attribute values HTML-escaped).
 ///
 /// ```
-/// use tower_trace_context::{TraceParent, html::MetaTags};
+/// use tower_trace_context::{html::TraceMetaTags, TraceParent};
 ///
 /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
-/// let tags = MetaTags::new(tp, Some("vendor=a&b"));
+/// let tags = TraceMetaTags::new(tp, Some("vendor=a&b"));
 /// assert_eq!(
 ///     tags.to_string(),
 ///     "<meta name=\"traceparent\" content=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\">\
 ///      <meta name=\"tracestate\" content=\"vendor=a&amp;b\">"
 /// );
-/// # Ok::<(), tower_trace_context::ParseError>(())
+/// # Ok::<(), tower_trace_context::TraceParentError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetaTags {
+pub struct TraceMetaTags {
     traceparent: TraceParent,
     tracestate: Option<String>,
     #[cfg(feature = "sentry")]
@@ -70,7 +70,7 @@ pub struct MetaTags {
     baggage: Option<String>,
 }
 
-impl MetaTags {
+impl TraceMetaTags {
     /// Tags for a `traceparent` and an optional `tracestate` header value.
     #[must_use]
     pub fn new(traceparent: TraceParent, tracestate: Option<&str>) -> Self {
@@ -90,16 +90,16 @@ impl MetaTags {
     /// the first.
     ///
     /// ```
-    /// use tower_trace_context::{TraceParent, html::MetaTags, sentry::SentryTrace};
+    /// use tower_trace_context::{html::TraceMetaTags, sentry::SentryTrace, TraceParent};
     ///
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// let st = SentryTrace::new(tp.trace_id(), tp.parent_id(), Some(true)).unwrap();
-    /// let tags = MetaTags::new(tp, None).with_sentry(st, Some("sentry-environment=prod,a=1"));
+    /// let tags = TraceMetaTags::new(tp, None).with_sentry(st, Some("sentry-environment=prod,a=1"));
     /// assert!(tags.to_string().ends_with(
     ///     "<meta name=\"sentry-trace\" content=\"0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1\">\
     ///      <meta name=\"baggage\" content=\"sentry-environment=prod,a=1\">"
     /// ));
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[cfg(feature = "sentry")]
     #[must_use]
@@ -116,10 +116,10 @@ impl MetaTags {
     ///
     /// ```
     /// use axum::{Extension, response::Html};
-    /// use tower_trace_context::{html::MetaTags, server::RequestTrace};
+    /// use tower_trace_context::{html::TraceMetaTags, server::RequestTrace};
     ///
     /// async fn page(Extension(trace): Extension<RequestTrace>) -> Html<String> {
-    ///     let tags = MetaTags::for_request(&trace).map(|t| t.to_string()).unwrap_or_default();
+    ///     let tags = TraceMetaTags::for_request(&trace).map(|t| t.to_string()).unwrap_or_default();
     ///     Html(format!("<!doctype html><html><head>{tags}</head><body>...</body></html>"))
     /// }
     /// # let _ = page;
@@ -164,7 +164,7 @@ fn escape_attr(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
     f.write_str(rest)
 }
 
-impl fmt::Display for MetaTags {
+impl fmt::Display for TraceMetaTags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -189,7 +189,7 @@ impl fmt::Display for MetaTags {
     }
 }
 
-/// Inserts [`MetaTags`] after the opening `<head ...>` tag of `text/html`
+/// Inserts [`TraceMetaTags`] after the opening `<head ...>` tag of `text/html`
 /// responses. Must sit inside [`TraceContextLayer`](crate::server::TraceContextLayer),
 /// which provides the request's [`RequestTrace`].
 ///
@@ -236,10 +236,10 @@ impl MetaTagsLayer {
 }
 
 impl<S> Layer<S> for MetaTagsLayer {
-    type Service = MetaTagsService<S>;
+    type Service = MetaTags<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetaTagsService {
+        MetaTags {
             inner,
             trace_cacheable_responses: self.trace_cacheable_responses,
         }
@@ -248,12 +248,12 @@ impl<S> Layer<S> for MetaTagsLayer {
 
 /// Service made by [`MetaTagsLayer`].
 #[derive(Clone, Debug)]
-pub struct MetaTagsService<S> {
+pub struct MetaTags<S> {
     inner: S,
     trace_cacheable_responses: bool,
 }
 
-impl<S> MetaTagsService<S> {
+impl<S> MetaTags<S> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -265,14 +265,14 @@ impl<S> MetaTagsService<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetaTagsService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetaTags<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
 {
-    type Response = Response<InjectBody<ResBody>>;
+    type Response = Response<MetaTagsBody<ResBody>>;
     type Error = S::Error;
-    type Future = MetaTagsFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -285,11 +285,11 @@ where
         let tags = (req.method() != http::Method::HEAD)
             .then(|| req.extensions().get::<RequestTrace>())
             .flatten()
-            .and_then(MetaTags::for_request)
+            .and_then(TraceMetaTags::for_request)
             .map(|tags| tags.to_bytes());
         let cache = (!self.trace_cacheable_responses)
             .then(|| CacheRequest::of(req.method(), req.headers()));
-        MetaTagsFuture {
+        ResponseFuture {
             inner: self.inner.call(req),
             tags,
             cache,
@@ -298,8 +298,8 @@ where
 }
 
 pin_project! {
-    /// Response future of [`MetaTagsService`].
-    pub struct MetaTagsFuture<F> {
+    /// Response future of [`MetaTags`].
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
         tags: Option<Bytes>,
@@ -309,9 +309,9 @@ pin_project! {
     }
 }
 
-impl<F> fmt::Debug for MetaTagsFuture<F> {
+impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetaTagsFuture")
+        f.debug_struct("ResponseFuture")
             .field("tags", &self.tags)
             .finish_non_exhaustive()
     }
@@ -333,12 +333,12 @@ fn is_plain_html(headers: &http::HeaderMap) -> bool {
     html && !encoded
 }
 
-impl<F, B, E> Future for MetaTagsFuture<F>
+impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: Body,
 {
-    type Output = Result<Response<InjectBody<B>>, E>;
+    type Output = Result<Response<MetaTagsBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -367,7 +367,10 @@ where
         if tags.is_some() {
             parts.headers.remove(CONTENT_LENGTH);
         }
-        Poll::Ready(Ok(Response::from_parts(parts, InjectBody::new(body, tags))))
+        Poll::Ready(Ok(Response::from_parts(
+            parts,
+            MetaTagsBody::new(body, tags),
+        )))
     }
 }
 
@@ -441,7 +444,7 @@ impl Scan {
 
 pin_project! {
     /// A body that inserts bytes after the opening `<head ...>` tag.
-    pub struct InjectBody<B> {
+    pub struct MetaTagsBody<B> {
         #[pin]
         inner: B,
         tags: Option<Bytes>,
@@ -452,7 +455,7 @@ pin_project! {
     }
 }
 
-impl<B> InjectBody<B> {
+impl<B> MetaTagsBody<B> {
     fn new(inner: B, tags: Option<Bytes>) -> Self {
         let scan = if tags.is_some() {
             Scan::Text
@@ -469,15 +472,15 @@ impl<B> InjectBody<B> {
     }
 }
 
-impl<B> fmt::Debug for InjectBody<B> {
+impl<B> fmt::Debug for MetaTagsBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InjectBody")
+        f.debug_struct("MetaTagsBody")
             .field("scan", &self.scan)
             .finish_non_exhaustive()
     }
 }
 
-impl<B: Body> Body for InjectBody<B> {
+impl<B: Body> Body for MetaTagsBody<B> {
     type Data = Bytes;
     type Error = B::Error;
 

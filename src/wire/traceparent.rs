@@ -6,8 +6,8 @@ use std::str::FromStr;
 use http::HeaderValue;
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
-use crate::error::ParseError;
-use crate::hex;
+use crate::error::TraceParentError;
+use crate::wire::hex;
 
 /// Length of a version `00` `traceparent` value.
 pub const TRACEPARENT_LEN: usize = 55;
@@ -26,7 +26,7 @@ pub const TRACEPARENT_LEN: usize = 55;
 /// assert!(tp.is_sampled());
 /// assert_eq!(tp.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// assert_eq!(tp.to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-/// # Ok::<(), tower_trace_context::ParseError>(())
+/// # Ok::<(), tower_trace_context::TraceParentError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceParent {
@@ -50,28 +50,28 @@ impl TraceParent {
     ///
     /// ```
     /// use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
-    /// use tower_trace_context::{ParseError, TraceParent};
+    /// use tower_trace_context::{TraceParent, TraceParentError};
     ///
     /// let tp = TraceParent::new(TraceId::from(1), SpanId::from(2), TraceFlags::SAMPLED)?;
     /// assert_eq!(tp.to_string(), "00-00000000000000000000000000000001-0000000000000002-01");
     /// assert_eq!(
     ///     TraceParent::new(TraceId::INVALID, SpanId::from(2), TraceFlags::SAMPLED),
-    ///     Err(ParseError::ZeroTraceId)
+    ///     Err(TraceParentError::ZeroTraceId)
     /// );
-    /// # Ok::<(), ParseError>(())
+    /// # Ok::<(), TraceParentError>(())
     /// ```
     pub fn new(
         trace_id: TraceId,
         parent_id: SpanId,
         flags: TraceFlags,
-    ) -> Result<Self, ParseError> {
+    ) -> Result<Self, TraceParentError> {
         let trace_id = u128::from_be_bytes(trace_id.to_bytes());
         let parent_id = u64::from_be_bytes(parent_id.to_bytes());
         if trace_id == 0 {
-            return Err(ParseError::ZeroTraceId);
+            return Err(TraceParentError::ZeroTraceId);
         }
         if parent_id == 0 {
-            return Err(ParseError::ZeroParentId);
+            return Err(TraceParentError::ZeroParentId);
         }
         Ok(Self {
             trace_id,
@@ -110,7 +110,7 @@ impl TraceParent {
     /// lowercase; all-zero ids are invalid.
     ///
     /// ```
-    /// use tower_trace_context::{ParseError, TraceParent};
+    /// use tower_trace_context::{TraceParent, TraceParentError};
     ///
     /// // A future version: parsed as version 00, the rest ignored.
     /// let tp = TraceParent::parse(b"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like")?;
@@ -120,13 +120,13 @@ impl TraceParent {
     /// // Version 00 with trailing data is invalid.
     /// assert_eq!(
     ///     TraceParent::parse(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-"),
-    ///     Err(ParseError::TrailingData)
+    ///     Err(TraceParentError::TrailingData)
     /// );
-    /// # Ok::<(), ParseError>(())
+    /// # Ok::<(), TraceParentError>(())
     /// ```
-    pub fn parse(src: &[u8]) -> Result<Self, ParseError> {
+    pub fn parse(src: &[u8]) -> Result<Self, TraceParentError> {
         let src = match src {
-            [b' ' | b'\t', ..] | [.., b' ' | b'\t'] => crate::lines::trim_ows_bytes(src),
+            [b' ' | b'\t', ..] | [.., b' ' | b'\t'] => crate::wire::lines::trim_ows_bytes(src),
             _ => src,
         };
         let Some((head, rest)) = src.split_first_chunk::<TRACEPARENT_LEN>() else {
@@ -136,10 +136,10 @@ impl TraceParent {
         let [v0, v1, d0, ..] = *head;
         let (_, tail) = head.split_at(3);
         let (trace, tail) = tail.split_at(32);
-        let (&d1, tail) = tail.split_first().ok_or(ParseError::TooShort)?;
+        let (&d1, tail) = tail.split_first().ok_or(TraceParentError::TooShort)?;
         let (parent, tail) = tail.split_at(16);
         let [d2, f0, f1] = *tail else {
-            return Err(ParseError::TooShort);
+            return Err(TraceParentError::TooShort);
         };
         // Six independent 8-digit chunks; their error words are checked once.
         let chunk = |s: &[u8], at: usize| -> (u64, u64) {
@@ -188,37 +188,37 @@ impl TraceParent {
     /// Names the first rule `src` (already trimmed) breaks. Only called on
     /// the error path, so it favours clarity over speed.
     #[cold]
-    fn diagnose(src: &[u8]) -> ParseError {
+    fn diagnose(src: &[u8]) -> TraceParentError {
         let [v0, v1, ..] = *src else {
-            return ParseError::TooShort;
+            return TraceParentError::TooShort;
         };
         let Some(version) = hex::decode_u8(v0, v1) else {
-            return ParseError::InvalidVersion;
+            return TraceParentError::InvalidVersion;
         };
         if version == 0xff {
-            return ParseError::ForbiddenVersion;
+            return TraceParentError::ForbiddenVersion;
         }
         let Some((head, rest)) = src.split_first_chunk::<TRACEPARENT_LEN>() else {
-            return ParseError::TooShort;
+            return TraceParentError::TooShort;
         };
         if head[2] != b'-' || head[35] != b'-' || head[52] != b'-' {
-            return ParseError::MissingDash;
+            return TraceParentError::MissingDash;
         }
         match (version, rest.first()) {
             (_, None) | (1.., Some(b'-')) => {}
-            _ => return ParseError::TrailingData,
+            _ => return TraceParentError::TrailingData,
         }
         let trace_id = head[3..35].first_chunk::<32>().and_then(hex::decode_u128);
         let parent_id = head[36..52].first_chunk::<16>().and_then(hex::decode_u64);
         match (trace_id, parent_id, hex::decode_u8(head[53], head[54])) {
-            (None, _, _) => ParseError::InvalidTraceId,
-            (_, None, _) => ParseError::InvalidParentId,
-            (_, _, None) => ParseError::InvalidFlags,
-            (Some(0), _, _) => ParseError::ZeroTraceId,
-            (_, Some(0), _) => ParseError::ZeroParentId,
+            (None, _, _) => TraceParentError::InvalidTraceId,
+            (_, None, _) => TraceParentError::InvalidParentId,
+            (_, _, None) => TraceParentError::InvalidFlags,
+            (Some(0), _, _) => TraceParentError::ZeroTraceId,
+            (_, Some(0), _) => TraceParentError::ZeroParentId,
             // Unreachable for input the fast path rejected; name the most
             // general rule rather than panic.
-            _ => ParseError::TooShort,
+            _ => TraceParentError::TooShort,
         }
     }
 
@@ -228,7 +228,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(tp.trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn trace_id(&self) -> TraceId {
@@ -241,7 +241,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(tp.parent_id().to_string(), "b7ad6b7169203331");
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn parent_id(&self) -> SpanId {
@@ -256,7 +256,7 @@ impl TraceParent {
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-ff".parse()?;
     /// assert_eq!(tp.trace_flags().to_u8(), 0x03);
     /// assert_eq!(tp.received_flags(), 0xff);
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn trace_flags(&self) -> TraceFlags {
@@ -269,7 +269,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-09".parse()?;
     /// assert_eq!(tp.received_flags(), 0x09);
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn received_flags(&self) -> u8 {
@@ -282,7 +282,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00".parse()?;
     /// assert!(!tp.is_sampled());
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn is_sampled(&self) -> bool {
@@ -295,7 +295,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-02".parse()?;
     /// assert!(tp.is_random());
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn is_random(&self) -> bool {
@@ -308,7 +308,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(tp.version(), 1);
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn version(&self) -> u8 {
@@ -325,7 +325,7 @@ impl TraceParent {
     /// let child = tp.with_parent_id(SpanId::from(0xabc)).unwrap();
     /// assert_eq!(child.to_string(), "00-0af7651916cd43dd8448eb211c80319c-0000000000000abc-01");
     /// assert!(tp.with_parent_id(SpanId::INVALID).is_none());
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn with_parent_id(self, parent_id: SpanId) -> Option<Self> {
@@ -347,7 +347,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(&tp.encode(), b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn encode(&self) -> [u8; TRACEPARENT_LEN] {
@@ -366,7 +366,7 @@ impl TraceParent {
     /// # use tower_trace_context::TraceParent;
     /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
     /// assert_eq!(tp.to_header_value(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-    /// # Ok::<(), tower_trace_context::ParseError>(())
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
     /// ```
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
@@ -399,7 +399,7 @@ impl fmt::Debug for TraceParent {
 }
 
 impl FromStr for TraceParent {
-    type Err = ParseError;
+    type Err = TraceParentError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s.as_bytes())
@@ -407,7 +407,7 @@ impl FromStr for TraceParent {
 }
 
 impl TryFrom<&HeaderValue> for TraceParent {
-    type Error = ParseError;
+    type Error = TraceParentError;
 
     fn try_from(value: &HeaderValue) -> Result<Self, Self::Error> {
         Self::parse(value.as_bytes())

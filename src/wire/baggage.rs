@@ -30,8 +30,8 @@ use std::fmt;
 use http::HeaderMap;
 
 use crate::error::BaggageError;
-use crate::headers::BAGGAGE_FIELD;
-use crate::lines::{LineIter, Lines, trim_ows};
+use crate::wire::headers::BAGGAGE_FIELD;
+use crate::wire::lines::{LineIter, Lines, trim_ows};
 
 #[cfg(test)]
 thread_local! {

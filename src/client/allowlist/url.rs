@@ -1,0 +1,252 @@
+//! The URL an allowlist looks at: borrowed parts, and the normalised text
+//! the text rules match.
+
+use std::fmt;
+
+use http::Uri;
+
+/// The parts of a request URL an [`Allowlist`] looks at, borrowed (no
+/// userinfo, no fragment).
+///
+/// ```
+/// use tower_trace_context::client::UrlParts;
+/// let uri: http::Uri = "https://user:pw@API.example.com./v1/x?y=1".parse().unwrap();
+/// let url = UrlParts::from_uri(&uri).unwrap();
+/// assert_eq!(url.host(), "API.example.com.");
+/// assert_eq!(url.port_or_default(), Some(443));
+/// assert_eq!(url.to_string(), "https://API.example.com./v1/x?y=1");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Builds from parts (the host keeps IPv6 brackets, as in URLs).
+    ///
+    /// ```
+    /// # use tower_trace_context::client::UrlParts;
+    /// let url = UrlParts::new("http", "[::1]", Some(8080), "/", None);
+    /// assert_eq!(url.to_string(), "http://[::1]:8080/");
+    /// ```
+    #[must_use]
+    pub fn new(
+        scheme: &'a str,
+        host: &'a str,
+        port: Option<u16>,
+        path: &'a str,
+        query: Option<&'a str>,
+    ) -> Self {
+        Self {
+            scheme,
+            host,
+            port,
+            path,
+            query,
+        }
+    }
+
+    /// The parts of an absolute `http::Uri`; `None` for a URI without
+    /// scheme or host (which no allowlist rule matches).
+    #[must_use]
+    pub fn from_uri(uri: &'a Uri) -> Option<Self> {
+        // One pass over the authority instead of `Uri::host` + `Uri::port_u16`,
+        // which each parse it again.
+        // Short strings: plain byte loops beat the generic `str` searchers.
+        let authority = uri.authority()?.as_str();
+        let bytes = authority.as_bytes();
+        let host_port = match bytes.iter().rposition(|&b| b == b'@') {
+            Some(at) => authority.get(at + 1..)?,
+            None => authority,
+        };
+        let hp = host_port.as_bytes();
+        let split = if hp.first() == Some(&b'[') {
+            hp.iter().position(|&b| b == b']')? + 1
+        } else {
+            hp.iter().rposition(|&b| b == b':').unwrap_or(hp.len())
+        };
+        let (host, port) = (host_port.get(..split)?, host_port.get(split..)?);
+        let port = match port.strip_prefix(':') {
+            Some(digits) if !digits.is_empty() => Some(digits.parse().ok()?),
+            _ => None,
+        };
+        Some(Self {
+            scheme: uri.scheme_str()?,
+            host,
+            port,
+            path: uri.path(),
+            query: uri.query(),
+        })
+    }
+
+    /// The parts of a `url::Url` as reqwest holds it.
+    #[cfg(feature = "reqwest")]
+    #[must_use]
+    pub fn from_url(url: &'a reqwest::Url) -> Option<Self> {
+        Some(Self {
+            scheme: url.scheme(),
+            host: url.host_str()?,
+            port: url.port(),
+            path: url.path(),
+            query: url.query(),
+        })
+    }
+
+    /// The scheme, as written.
+    #[must_use]
+    pub fn scheme(&self) -> &'a str {
+        self.scheme
+    }
+
+    /// The host, as written (IPv6 literals keep their brackets).
+    #[must_use]
+    pub fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The explicit port, if any.
+    #[must_use]
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The explicit port, or the scheme's default (`http`/`ws` 80,
+    /// `https`/`wss` 443).
+    #[must_use]
+    pub fn port_or_default(&self) -> Option<u16> {
+        self.port.or_else(|| default_port(self.scheme))
+    }
+
+    /// The path.
+    #[must_use]
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The query, without `?`.
+    #[must_use]
+    pub fn query(&self) -> Option<&'a str> {
+        self.query
+    }
+}
+
+impl fmt::Display for UrlParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        if let Some(port) = self.port {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(self.path)?;
+        if let Some(query) = self.query {
+            write!(f, "?{query}")?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn default_port(scheme: &str) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
+        Some(443)
+    } else {
+        None
+    }
+}
+
+/// A host without its one optional trailing dot (a fully qualified name).
+pub(super) fn trim_dot(host: &str) -> &str {
+    host.strip_suffix('.').unwrap_or(host)
+}
+
+/// `rule` is stored lowercase; most hosts are lowercase too, so try a plain
+/// comparison first.
+/// `host` has had its trailing dot trimmed.
+pub(super) fn host_eq(host: &str, rule: &str) -> bool {
+    host.len() == rule.len() && (host == rule || host.eq_ignore_ascii_case(rule))
+}
+
+/// Longest URL a text rule (exact URL, substring, regex) is matched against:
+/// the normalised URL is written into a stack buffer of this size, and a
+/// longer URL never matches a text rule.
+pub const MAX_REGEX_URL_LEN: usize = 2048;
+
+/// A URL as text rules see it, normalised: scheme and host lowercase, the
+/// host's trailing dot dropped, the scheme's default port dropped, an empty
+/// path written `/`; no userinfo, no fragment. Written into a stack buffer.
+pub(super) struct NormalizedUrl {
+    buf: [u8; MAX_REGEX_URL_LEN],
+    len: usize,
+}
+
+impl NormalizedUrl {
+    /// `None` when the URL does not fit in [`MAX_REGEX_URL_LEN`] bytes.
+    pub(super) fn new(url: &UrlParts<'_>) -> Option<Self> {
+        let mut out = Self {
+            buf: [0; MAX_REGEX_URL_LEN],
+            len: 0,
+        };
+        let port = url.port.filter(|&p| Some(p) != default_port(url.scheme));
+        let mut digits = [0u8; 6];
+        let port = port_bytes(port, &mut digits);
+        let path: &[u8] = if url.path.is_empty() {
+            b"/"
+        } else {
+            url.path.as_bytes()
+        };
+        out.push_lower(url.scheme.as_bytes())?;
+        out.push(b"://")?;
+        out.push_lower(trim_dot(url.host).as_bytes())?;
+        out.push(port)?;
+        out.push(path)?;
+        if let Some(query) = url.query {
+            out.push(b"?")?;
+            out.push(query.as_bytes())?;
+        }
+        Some(out)
+    }
+
+    fn push(&mut self, part: &[u8]) -> Option<()> {
+        let end = self.len + part.len();
+        self.buf.get_mut(self.len..end)?.copy_from_slice(part);
+        self.len = end;
+        Some(())
+    }
+
+    fn push_lower(&mut self, part: &[u8]) -> Option<()> {
+        let start = self.len;
+        self.push(part)?;
+        self.buf.get_mut(start..self.len)?.make_ascii_lowercase();
+        Some(())
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// As text (the parts were `str`s and only ASCII bytes were changed).
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// `:port` in decimal, written into `buf`; empty without a port.
+fn port_bytes(port: Option<u16>, buf: &mut [u8; 6]) -> &[u8] {
+    let Some(mut p) = port else { return &[] };
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (p % 10) as u8;
+        p /= 10;
+        if p == 0 {
+            break;
+        }
+    }
+    i -= 1;
+    buf[i] = b':';
+    buf.get(i..).unwrap_or_default()
+}

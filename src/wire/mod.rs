@@ -1,0 +1,27 @@
+//! The wire formats, each parsed without allocating: `traceparent`,
+//! `tracestate`, `baggage`, `sentry-trace`, the header names, and the
+//! grammar they share (optional whitespace, line splitting, hex).
+
+pub(crate) mod baggage;
+pub(crate) mod context;
+pub(crate) mod headers;
+pub(crate) mod hex;
+pub(crate) mod lines;
+#[cfg(feature = "sentry")]
+pub(crate) mod sentry_trace;
+pub(crate) mod traceparent;
+pub(crate) mod tracestate;
+
+pub use baggage::{
+    BaggageIter, BaggageMember, BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
+};
+pub use context::TraceContextHeaders;
+pub use headers::{
+    BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE, SERVER_TIMING, TIMING_ALLOW_ORIGIN,
+    TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACESTATE,
+};
+pub use traceparent::{TRACEPARENT_LEN, TraceParent};
+pub use tracestate::{
+    DEFAULT_TRACESTATE_LIMIT, MAX_TRACESTATE_MEMBERS, OwnedTraceState, TraceStateIter,
+    TraceStateView,
+};
