@@ -76,7 +76,7 @@ async fn main() {
         .service(reqwest::Client::new());
     // Or, with reqwest-middleware:
     let mw_client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(PropagateMiddleware::new(allow))
+        .with(PropagateMiddleware::new(PropagateLayer::new(allow)))
         .build();
 
     async {

@@ -186,7 +186,7 @@ async fn keep_manual_headers_leaves_hand_set_headers() {
         .build()
         .unwrap();
     let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow).keep_manual_headers())
+        .layer(PropagateLayer::new(allow).strip_manual_headers(false))
         .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
     let req = http::Request::get(format!("http://{external}/x"))
         .header("baggage", "k=v")
@@ -244,7 +244,7 @@ async fn without_client_span_the_current_span_is_sent() {
     let (addr, seen) = recorder().await;
     let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();
     let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow).without_client_span())
+        .layer(PropagateLayer::new(allow).client_span(false))
         .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
     let parent = tracing::info_span!("job");
     let req = http::Request::get(format!("http://{addr}/x"))
@@ -310,7 +310,7 @@ async fn reqwest_middleware_propagates_only_to_allowlisted_hosts() {
         .build()
         .unwrap();
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(PropagateMiddleware::new(allow))
+        .with(PropagateMiddleware::new(PropagateLayer::new(allow)))
         .build();
     let root = tracing::info_span!("root");
     let calls = async {

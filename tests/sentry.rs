@@ -137,7 +137,7 @@ async fn api(support: SentrySupport, allowed: SocketAddr, other: SocketAddr) -> 
         .build()
         .unwrap();
     let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow).sentry_trace(true))
+        .layer(PropagateLayer::new(allow).sentry(support.clone()))
         .service(reqwest::Client::new());
     let handler = move |Extension(trace): Extension<RequestTrace>| {
         let client = client.clone();
@@ -244,6 +244,63 @@ async fn sentry_trace_and_baggage_continue_and_flow_only_to_allowlisted_hosts() 
             .any(|e| e.starts_with("traceparent;desc=\"00-"))
     );
     assert_eq!(reply.headers["timing-allow-origin"], "http://app.test");
+}
+
+/// A trace continued from W3C `traceparent` has no Sentry dynamic sampling
+/// context yet: this service heads it, so the client layer sends the same
+/// one the server layer hands the browser (trace id, sampled, and the
+/// configured public key and release), with the other baggage entries.
+#[tokio::test]
+async fn client_adds_a_dynamic_sampling_context_when_this_service_heads_it() {
+    let _otel = otel::install();
+    let (allowed, allowed_seen) = recorder().await;
+    let (other, other_seen) = recorder().await;
+    let support = SentrySupport::new()
+        .public_key("49d0f7386ad645858ae85020e393bef3")
+        .release("shop@1.4.2");
+    let api = api(support, allowed, other).await;
+    let w3c_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{api}/api"),
+        &[
+            (
+                "traceparent",
+                &format!("00-{w3c_trace}-00f067aa0ba902b7-01"),
+            ),
+            (
+                "baggage",
+                "tenant=acme,sentry-trace_id=0123456789abcdef0123456789abcdef",
+            ),
+            ("origin", "http://app.test"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.body, "Continued");
+
+    let seen = allowed_seen.lock().unwrap();
+    let sent = seen[0]["baggage"].to_str().unwrap().to_owned();
+    let mut entries: Vec<&str> = sent.split(',').collect();
+    entries.sort_unstable();
+    assert_eq!(
+        entries,
+        [
+            "sentry-public_key=49d0f7386ad645858ae85020e393bef3",
+            "sentry-release=shop@1.4.2",
+            "sentry-sampled=true",
+            &format!("sentry-trace_id={w3c_trace}"),
+            "tenant=acme",
+        ],
+        "{sent}"
+    );
+    // The browser is handed the same context in Server-Timing.
+    let timing = reply.all("server-timing");
+    assert!(
+        timing.contains(&format!("baggage;desc=\"{sent}\"")),
+        "{timing:?} vs {sent}"
+    );
+    let seen = other_seen.lock().unwrap();
+    assert!(!seen[0].contains_key("baggage"), "{:?}", seen[0]);
 }
 
 /// Asserts that some (or, with `false`, no) Server-Timing entry of `reply`

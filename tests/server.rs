@@ -14,7 +14,7 @@ use http_support::{send, serve};
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 use tower_http::cors::CorsLayer;
-use tower_trace_context::server::{Decision, RequestTrace, TraceContextLayer};
+use tower_trace_context::server::{Decision, RequestTrace, ServerTimingName, TraceContextLayer};
 use tower_trace_context::{
     TraceParentError,
     server::{TimingAllowOrigin, Trust},
@@ -498,9 +498,9 @@ async fn trace_layer_inside_cors_layer_loses_the_preflight() {
 #[tokio::test]
 async fn custom_server_timing_name() {
     let _otel = otel::install();
-    let addr = serve(app(TraceContextLayer::new()
-        .server_timing_name("trace")
-        .unwrap()))
+    let addr = serve(app(
+        TraceContextLayer::new().server_timing_names([ServerTimingName::trace()])
+    ))
     .await;
     let reply = send(
         Method::GET,
@@ -589,7 +589,6 @@ fn services_are_clone_and_debug() {
 /// both, and a `dur` entry browser tools show; all next to the app's own.
 #[tokio::test]
 async fn server_timing_entry_names_and_duration() {
-    use tower_trace_context::server::ServerTimingName;
     let _otel = otel::install();
     let app = |layer: TraceContextLayer| {
         Router::new()

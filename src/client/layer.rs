@@ -35,37 +35,46 @@ impl PropagateLayer {
         }
     }
 
-    /// Injects the current span's context without opening a client span.
+    /// The shared configuration (also what [`PropagateMiddleware`] runs).
+    ///
+    /// [`PropagateMiddleware`]: crate::client::PropagateMiddleware
+    #[cfg_attr(not(feature = "reqwest-middleware"), allow(dead_code))]
+    pub(crate) fn config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
+    /// Whether to open a client span per request (default on). Off, the
+    /// current span's context is injected as it is.
     ///
     /// ```
     /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
-    /// let layer = PropagateLayer::new(Allowlist::all()).without_client_span();
+    /// let layer = PropagateLayer::new(Allowlist::all()).client_span(false);
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn without_client_span(mut self) -> Self {
-        Arc::make_mut(&mut self.config).client_span = false;
+    pub fn client_span(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).client_span = enabled;
         self
     }
 
-    /// Leaves trace headers the caller set by hand on requests to URLs
-    /// outside the allowlist (by default they are removed).
+    /// Whether to remove `traceparent`, `tracestate`, `baggage` and
+    /// `sentry-trace` set by hand on requests to URLs outside the allowlist
+    /// (default on).
     ///
     /// ```
     /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
-    /// let layer = PropagateLayer::new(Allowlist::all()).keep_manual_headers();
+    /// let layer = PropagateLayer::new(Allowlist::none()).strip_manual_headers(false);
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn keep_manual_headers(mut self) -> Self {
-        Arc::make_mut(&mut self.config).strip = false;
+    pub fn strip_manual_headers(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).strip = enabled;
         self
     }
 
     /// Whether to forward the W3C baggage of the current OpenTelemetry
-    /// context as `baggage` to allowlisted URLs (default on; a second call
-    /// replaces the first). A `baggage` set by hand is kept when the context
-    /// has none.
+    /// context as `baggage` to allowlisted URLs (default on). A `baggage`
+    /// set by hand is kept when the context has none.
     ///
     /// ```
     /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
@@ -78,20 +87,27 @@ impl PropagateLayer {
         self
     }
 
-    /// Whether to send Sentry's `sentry-trace` (`<trace>-<span>-<0|1>`)
-    /// alongside `traceparent` to allowlisted URLs (feature `sentry`;
-    /// default off; a second call replaces the first). Sentry's dynamic
-    /// sampling context travels in `baggage`.
+    /// Sentry interop (feature `sentry`; default off), set up as on the
+    /// server layer: sends Sentry's `sentry-trace` (`<trace>-<span>-<0|1>`)
+    /// alongside `traceparent` to allowlisted URLs, and, when the context's
+    /// `baggage` carries no dynamic sampling context for this trace (this
+    /// service heads it), adds one: `sentry-trace_id`, `sentry-sampled` and
+    /// the public key, environment and release set on `support` (with
+    /// baggage forwarding on). `support`'s precedence, deferred-sampling and
+    /// Server-Timing settings concern incoming requests and are not used
+    /// here.
     ///
     /// ```
-    /// # use tower_trace_context::client::{Allowlist, PropagateLayer};
-    /// let layer = PropagateLayer::new(Allowlist::all()).sentry_trace(true);
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    /// use tower_trace_context::sentry::SentrySupport;
+    /// let layer = PropagateLayer::new(Allowlist::all())
+    ///     .sentry(SentrySupport::new().public_key("49d0f7386ad645858ae85020e393bef3"));
     /// # let _ = layer;
     /// ```
     #[cfg(feature = "sentry")]
     #[must_use]
-    pub fn sentry_trace(mut self, enabled: bool) -> Self {
-        Arc::make_mut(&mut self.config).sentry_trace = enabled;
+    pub fn sentry(mut self, support: crate::sentry::SentrySupport) -> Self {
+        Arc::make_mut(&mut self.config).sentry = Some(support);
         self
     }
 }

@@ -6,19 +6,19 @@ use http::Extensions;
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 
-use crate::client::allowlist::Allowlist;
+use crate::client::PropagateLayer;
 use crate::client::propagate::{ClientConfig, record_error, record_status};
 
 /// Injects trace context into requests to allowlisted URLs, as a
-/// `reqwest-middleware` middleware (same behaviour as
-/// [`PropagateLayer`](crate::client::PropagateLayer)).
+/// `reqwest-middleware` middleware: a [`PropagateLayer`] and its
+/// configuration, made into a middleware.
 ///
 /// ```
-/// use tower_trace_context::client::{Allowlist, PropagateMiddleware};
+/// use tower_trace_context::client::{Allowlist, PropagateLayer, PropagateMiddleware};
 ///
 /// let allow = Allowlist::builder().host_suffix(".svc.cluster.local").build()?;
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(PropagateMiddleware::new(allow))
+///     .with(PropagateMiddleware::new(PropagateLayer::new(allow).baggage(false)))
 ///     .build();
 /// # let _ = client;
 /// # Ok::<(), tower_trace_context::AllowlistError>(())
@@ -29,43 +29,18 @@ pub struct PropagateMiddleware {
 }
 
 impl PropagateMiddleware {
-    /// Propagates to the URLs `allowlist` admits.
+    /// The middleware with `layer`'s configuration.
     #[must_use]
-    pub fn new(allowlist: Allowlist) -> Self {
+    pub fn new(layer: PropagateLayer) -> Self {
         Self {
-            config: ClientConfig::new(allowlist),
+            config: layer.config().clone(),
         }
     }
+}
 
-    /// Leaves hand-set trace headers on requests outside the allowlist.
-    #[must_use]
-    pub fn keep_manual_headers(mut self) -> Self {
-        Arc::make_mut(&mut self.config).strip = false;
-        self
-    }
-
-    /// Injects the current span's context without a client span.
-    #[must_use]
-    pub fn without_client_span(mut self) -> Self {
-        Arc::make_mut(&mut self.config).client_span = false;
-        self
-    }
-
-    /// Whether to forward the context's W3C baggage (default on), as
-    /// [`PropagateLayer::baggage`](crate::client::PropagateLayer::baggage).
-    #[must_use]
-    pub fn baggage(mut self, enabled: bool) -> Self {
-        Arc::make_mut(&mut self.config).baggage = enabled;
-        self
-    }
-
-    /// Whether to send `sentry-trace` too (feature `sentry`, default off), as
-    /// [`PropagateLayer::sentry_trace`](crate::client::PropagateLayer::sentry_trace).
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry_trace(mut self, enabled: bool) -> Self {
-        Arc::make_mut(&mut self.config).sentry_trace = enabled;
-        self
+impl From<PropagateLayer> for PropagateMiddleware {
+    fn from(layer: PropagateLayer) -> Self {
+        Self::new(layer)
     }
 }
 

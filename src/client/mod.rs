@@ -47,5 +47,4 @@ pub use future::ResponseFuture;
 pub use layer::{Propagate, PropagateLayer};
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::PropagateMiddleware;
-pub use propagate::TRACE_HEADERS_STRIPPED;
 pub use request::{OutgoingRequest, OutgoingResponse};

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
+#[cfg(feature = "sentry")]
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing::field::Empty;
@@ -12,15 +14,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::client::OutgoingRequest;
 use crate::client::allowlist::Allowlist;
-use crate::propagation::{inject, inject_baggage};
+use crate::propagation::{baggage_value, inject};
 #[cfg(feature = "sentry")]
-use crate::sentry::SentryTrace;
-use crate::wire::headers::BROWSER_TRACE_HEADERS;
-use crate::wire::headers::SENTRY_TRACE;
-
-/// Trace headers removed from requests to URLs outside the allowlist:
-/// `traceparent`, `tracestate`, `baggage` and `sentry-trace`.
-pub const TRACE_HEADERS_STRIPPED: [HeaderName; 4] = BROWSER_TRACE_HEADERS;
+use crate::sentry::{SentrySupport, SentryTrace};
+use crate::wire::headers::{BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE};
 
 #[derive(Clone, Debug)]
 pub(crate) struct ClientConfig {
@@ -29,7 +26,7 @@ pub(crate) struct ClientConfig {
     pub(crate) strip: bool,
     pub(crate) baggage: bool,
     #[cfg(feature = "sentry")]
-    pub(crate) sentry_trace: bool,
+    pub(crate) sentry: Option<SentrySupport>,
 }
 
 impl ClientConfig {
@@ -40,7 +37,7 @@ impl ClientConfig {
             strip: true,
             baggage: true,
             #[cfg(feature = "sentry")]
-            sentry_trace: false,
+            sentry: None,
         })
     }
 
@@ -71,7 +68,9 @@ impl ClientConfig {
             let headers = req.headers_mut();
             inject(&cx, headers);
             if self.baggage {
-                inject_baggage(&cx, headers);
+                if let Some(value) = self.baggage_value(&cx) {
+                    headers.insert(BAGGAGE, value);
+                }
             }
             // A `sentry-trace` already on the request (e.g. copied from an
             // incoming one) would name another parent than `traceparent`.
@@ -79,7 +78,7 @@ impl ClientConfig {
                 headers.remove(SENTRY_TRACE);
             }
             #[cfg(feature = "sentry")]
-            if self.sentry_trace {
+            if self.sentry.is_some() {
                 if let Some(st) = SentryTrace::from_span_context(cx.span().span_context()) {
                     headers.insert(SENTRY_TRACE, st.to_header_value());
                 }
@@ -95,6 +94,16 @@ impl ClientConfig {
             );
         }
         span
+    }
+
+    /// The `baggage` to send: the context's, with (feature `sentry`, Sentry
+    /// on) a dynamic sampling context when none describes this trace yet.
+    fn baggage_value(&self, cx: &Context) -> Option<HeaderValue> {
+        #[cfg(feature = "sentry")]
+        if let Some(support) = &self.sentry {
+            return support.baggage(cx, cx.baggage(), false, true);
+        }
+        baggage_value(cx)
     }
 }
 
@@ -114,7 +123,7 @@ fn outgoing_context(span: &Span) -> Context {
 }
 
 fn strip(headers: &mut HeaderMap) {
-    for name in &TRACE_HEADERS_STRIPPED {
+    for name in &BROWSER_TRACE_HEADERS {
         headers.remove(name);
     }
 }

@@ -26,6 +26,11 @@
 
 use std::sync::Arc;
 
+use http::HeaderValue;
+use opentelemetry::Context;
+use opentelemetry::baggage::Baggage;
+use opentelemetry::trace::TraceContextExt;
+
 use crate::error::ConfigError;
 
 pub use crate::wire::sentry_trace::{SENTRY_TRACE_MAX_LEN, SentryTrace};
@@ -208,6 +213,48 @@ impl SentrySupport {
     pub const fn server_timing(mut self, enabled: bool) -> Self {
         self.server_timing = enabled;
         self
+    }
+}
+
+impl SentrySupport {
+    /// The `baggage` to send with the trace of `cx`: `baggage` as it is when
+    /// its `sentry-` entries describe this trace (`frozen`, or a
+    /// `sentry-trace_id` of this trace: Sentry's SDKs never change a
+    /// dynamic sampling context once made); otherwise, when `head` (this
+    /// service heads the trace's dynamic sampling context) and the span is
+    /// valid, the other entries plus a fresh context: `sentry-trace_id`,
+    /// `sentry-sampled` and the entries set on this value.
+    pub(crate) fn baggage(
+        &self,
+        cx: &Context,
+        baggage: &Baggage,
+        frozen: bool,
+        head: bool,
+    ) -> Option<HeaderValue> {
+        let span = cx.span();
+        let sc = span.span_context();
+        let trace_id = sc.trace_id().to_string();
+        let keep = frozen
+            || baggage
+                .get("sentry-trace_id")
+                .is_some_and(|v| v.as_str() == trace_id);
+        let dsc = (!keep && head && sc.is_valid()).then(|| {
+            let mut dsc = vec![
+                ("sentry-trace_id", trace_id),
+                ("sentry-sampled", sc.is_sampled().to_string()),
+            ];
+            dsc.extend(self.dsc.iter().map(|(k, v)| (*k, v.to_string())));
+            dsc
+        });
+        match dsc {
+            // Nothing to change: the baggage as it arrived.
+            None if keep => crate::propagation::baggage_value(cx),
+            dsc => crate::propagation::encode_baggage_with(
+                baggage,
+                |key| keep || !key.starts_with("sentry-"),
+                dsc.as_deref().unwrap_or_default(),
+            ),
+        }
     }
 }
 

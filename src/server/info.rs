@@ -197,36 +197,12 @@ impl RequestTrace {
     #[must_use]
     pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
         let support = self.sentry.as_ref()?;
-        let baggage = self.baggage();
-        let span = self.cx.span();
-        let sc = span.span_context();
-        let trace_id = sc.trace_id().to_string();
-        // The incoming `sentry-` entries are kept (frozen, as Sentry's SDKs
-        // keep them) when the trace came from `sentry-trace`, or when they
-        // describe this very trace; entries of another trace (say, a
-        // `traceparent` won over `sentry-trace`, or a new trace started
-        // because `sentry-trace` was invalid) are replaced.
-        let keep_sentry = self.decision == Decision::ContinuedFromSentryTrace
-            || baggage
-                .get("sentry-trace_id")
-                .is_some_and(|v| v.as_str() == trace_id);
-        let dsc = (!keep_sentry && self.server_span && sc.is_valid()).then(|| {
-            let mut dsc = vec![
-                ("sentry-trace_id", trace_id),
-                ("sentry-sampled", sc.is_sampled().to_string()),
-            ];
-            dsc.extend(support.dsc.iter().map(|(k, v)| (*k, v.to_string())));
-            dsc
-        });
-        match dsc {
-            // Nothing to change: the baggage as it arrived.
-            None if keep_sentry => crate::propagation::baggage_value(&self.cx),
-            dsc => crate::propagation::encode_baggage_with(
-                baggage,
-                |key| keep_sentry || !key.starts_with("sentry-"),
-                dsc.as_deref().unwrap_or_default(),
-            ),
-        }
+        support.baggage(
+            &self.cx,
+            self.baggage(),
+            self.decision == Decision::ContinuedFromSentryTrace,
+            self.server_span,
+        )
     }
 
     /// The `traceparent` the request arrived with, or why there was none.

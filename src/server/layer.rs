@@ -6,7 +6,6 @@ use http::HeaderName;
 use tower_layer::Layer;
 
 use crate::IpNetwork;
-use crate::error::ConfigError;
 #[cfg(feature = "sentry")]
 use crate::sentry::SentrySupport;
 use crate::server::Config;
@@ -143,34 +142,20 @@ impl<M> TraceContextLayer<M> {
         })
     }
 
-    /// Names the Server-Timing entry (default `traceparent`, what Grafana
-    /// Faro reads; the Trace Context Level 3 draft uses `trace`). A second
-    /// call replaces the first.
-    ///
-    /// ```
-    /// # use tower_trace_context::server::TraceContextLayer;
-    /// let layer = TraceContextLayer::new().server_timing_name("trace")?;
-    /// assert!(TraceContextLayer::new().server_timing_name("bad name").is_err());
-    /// # let _ = layer;
-    /// # Ok::<(), tower_trace_context::ConfigError>(())
-    /// ```
-    pub fn server_timing_name(mut self, name: &str) -> Result<Self, ConfigError> {
-        self.config_mut().server_timing = vec![ServerTimingName::new(name)?];
-        Ok(self)
-    }
-
     /// The Server-Timing entries that carry the server span's `traceparent`,
     /// one per name, in order (an empty list writes none). Today's browser
     /// agents (Grafana Faro, Splunk) read `traceparent`; the W3C Trace
     /// Context Level 3 draft names it `trace`: send both to serve both. A
-    /// second call replaces the list.
+    /// second call replaces the list. Names are checked when built
+    /// ([`ServerTimingName::new`]), so the builder chain cannot fail.
     ///
     /// ```
-    /// use tower_trace_context::server::ServerTimingName;
-    /// use tower_trace_context::server::TraceContextLayer;
+    /// use tower_trace_context::server::{ServerTimingName, TraceContextLayer};
     /// let layer = TraceContextLayer::new()
     ///     .server_timing_names([ServerTimingName::default(), ServerTimingName::trace()]);
-    /// # let _ = layer;
+    /// let custom = TraceContextLayer::new().server_timing_names([ServerTimingName::new("app-trace")?]);
+    /// # let _ = (layer, custom);
+    /// # Ok::<(), tower_trace_context::ConfigError>(())
     /// ```
     #[must_use]
     pub fn server_timing_names(

@@ -95,6 +95,7 @@ mod layer;
 mod make_span;
 mod network;
 mod policy;
+mod resolve;
 mod response_headers;
 mod service;
 

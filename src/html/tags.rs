@@ -1,0 +1,155 @@
+//! The `<meta>` tags, rendered.
+
+use std::fmt;
+
+use bytes::Bytes;
+use opentelemetry::trace::TraceContextExt;
+
+#[cfg(feature = "sentry")]
+use crate::sentry::SentryTrace;
+use crate::server::RequestTrace;
+use crate::wire::traceparent::TraceParent;
+
+/// `<meta>` tags carrying a trace context, rendered with `Display`
+/// (attribute values HTML-escaped).
+///
+/// ```
+/// use tower_trace_context::{html::TraceMetaTags, TraceParent};
+///
+/// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
+/// let tags = TraceMetaTags::new(tp, Some("vendor=a&b"));
+/// assert_eq!(
+///     tags.to_string(),
+///     "<meta name=\"traceparent\" content=\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\">\
+///      <meta name=\"tracestate\" content=\"vendor=a&amp;b\">"
+/// );
+/// # Ok::<(), tower_trace_context::TraceParentError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceMetaTags {
+    traceparent: TraceParent,
+    tracestate: Option<String>,
+    #[cfg(feature = "sentry")]
+    sentry_trace: Option<SentryTrace>,
+    #[cfg(feature = "sentry")]
+    baggage: Option<String>,
+}
+
+impl TraceMetaTags {
+    /// Tags for a `traceparent` and an optional `tracestate` header value.
+    #[must_use]
+    pub fn new(traceparent: TraceParent, tracestate: Option<&str>) -> Self {
+        Self {
+            traceparent,
+            tracestate: tracestate.filter(|s| !s.is_empty()).map(str::to_owned),
+            #[cfg(feature = "sentry")]
+            sentry_trace: None,
+            #[cfg(feature = "sentry")]
+            baggage: None,
+        }
+    }
+
+    /// Adds Sentry's tags (feature `sentry`): `<meta name="sentry-trace">`
+    /// and, when `baggage` is a non-empty header value, `<meta name="baggage">`,
+    /// which Sentry's browser SDK reads on page load. A second call replaces
+    /// the first.
+    ///
+    /// ```
+    /// use tower_trace_context::{html::TraceMetaTags, sentry::SentryTrace, TraceParent};
+    ///
+    /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
+    /// let st = SentryTrace::new(tp.trace_id(), tp.parent_id(), Some(true)).unwrap();
+    /// let tags = TraceMetaTags::new(tp, None).with_sentry(st, Some("sentry-environment=prod,a=1"));
+    /// assert!(tags.to_string().ends_with(
+    ///     "<meta name=\"sentry-trace\" content=\"0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1\">\
+    ///      <meta name=\"baggage\" content=\"sentry-environment=prod,a=1\">"
+    /// ));
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
+    /// ```
+    #[cfg(feature = "sentry")]
+    #[must_use]
+    pub fn with_sentry(mut self, sentry_trace: SentryTrace, baggage: Option<&str>) -> Self {
+        self.sentry_trace = Some(sentry_trace);
+        self.baggage = baggage.filter(|s| !s.is_empty()).map(str::to_owned);
+        self
+    }
+
+    /// The tags for the server span of a request, or `None` when it has no
+    /// span context (no OpenTelemetry layer). With Sentry interop on in the
+    /// server layer (feature `sentry`), Sentry's `sentry-trace` and `baggage`
+    /// tags too (see `RequestTrace::sentry_baggage`).
+    ///
+    /// ```
+    /// use axum::{Extension, response::Html};
+    /// use tower_trace_context::{html::TraceMetaTags, server::RequestTrace};
+    ///
+    /// async fn page(Extension(trace): Extension<RequestTrace>) -> Html<String> {
+    ///     let tags = TraceMetaTags::for_request(&trace).map(|t| t.to_string()).unwrap_or_default();
+    ///     Html(format!("<!doctype html><html><head>{tags}</head><body>...</body></html>"))
+    /// }
+    /// # let _ = page;
+    /// ```
+    #[must_use]
+    pub fn for_request(trace: &RequestTrace) -> Option<Self> {
+        let traceparent = trace.traceparent()?;
+        let state = trace.context().span().span_context().trace_state().header();
+        let tags = Self::new(traceparent, Some(&state));
+        #[cfg(feature = "sentry")]
+        if trace.sentry() {
+            if let Some(st) = trace.sentry_trace() {
+                let baggage = trace.sentry_baggage();
+                let baggage = baggage.as_ref().and_then(|b| b.to_str().ok());
+                return Some(tags.with_sentry(st, baggage));
+            }
+        }
+        Some(tags)
+    }
+
+    /// The rendered tags as bytes.
+    #[must_use]
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::from(self.to_string())
+    }
+}
+
+/// Escapes an HTML attribute value (double-quoted).
+fn escape_attr(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    let mut rest = value;
+    while let Some(i) = rest.find(['&', '"', '<', '>', '\'']) {
+        f.write_str(&rest[..i])?;
+        f.write_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&#39;",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    f.write_str(rest)
+}
+
+impl fmt::Display for TraceMetaTags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<meta name=\"traceparent\" content=\"{}\">",
+            self.traceparent
+        )?;
+        if let Some(state) = &self.tracestate {
+            f.write_str("<meta name=\"tracestate\" content=\"")?;
+            escape_attr(f, state)?;
+            f.write_str("\">")?;
+        }
+        #[cfg(feature = "sentry")]
+        if let Some(st) = &self.sentry_trace {
+            write!(f, "<meta name=\"sentry-trace\" content=\"{st}\">")?;
+            if let Some(baggage) = &self.baggage {
+                f.write_str("<meta name=\"baggage\" content=\"")?;
+                escape_attr(f, baggage)?;
+                f.write_str("\">")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! Incoming-context resolution: what the request carries, what the trust
+//! policy allows, and the remote context the server span continues.
+
+use http::{HeaderMap, Request};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+use tracing::Span;
+use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
+
+use crate::error::{BaggageError, TraceParentError};
+use crate::propagation::{WireContext, WireTrace, remote_from_headers};
+#[cfg(feature = "sentry")]
+use crate::sentry::{SentryPrecedence, SentryTrace};
+use crate::server::Config;
+use crate::server::policy::{RequestHead, Trust};
+use crate::server::{Decision, Unlinked};
+use crate::wire::baggage::BaggageView;
+use crate::wire::headers::BAGGAGE;
+use crate::wire::traceparent::TraceParent;
+
+/// The outcome of [`resolve`].
+pub(super) struct Resolved {
+    /// The `traceparent` the request arrived with, or why there was none.
+    pub(super) incoming: Result<TraceParent, TraceParentError>,
+    /// What the layer did with it.
+    pub(super) decision: Decision,
+    /// The context the server span continues (set as its parent when
+    /// `traced`), if any.
+    pub(super) remote: Option<Context>,
+}
+
+/// Parses everything once (the wire context is the source of truth,
+/// OpenTelemetry's types are views of it built only when `traced`), applies
+/// the trust policy, and sets the span's parent.
+pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced: bool) -> Resolved {
+    // Everything is parsed once, here: the wire context is the source
+    // of truth, OpenTelemetry's types are views of it.
+    let headers = req.headers();
+    let w3c = remote_from_headers(headers, traced, config.random_trace_ids);
+    let incoming = w3c.as_ref().map(|(tp, _, _)| *tp).map_err(|err| *err);
+    let baggage = match config.baggage && headers.contains_key(BAGGAGE) {
+        true => Some(BaggageView::from_headers(headers)),
+        false => None,
+    };
+    let found = remote(config, w3c, headers, baggage.as_ref(), traced);
+    let has_baggage = matches!(&baggage, Some(Ok(view)) if !view.is_empty());
+    let trust = match found.is_ok() || has_baggage {
+        true => config.trust_for(&RequestHead::of(req)),
+        false => Trust::Continue,
+    };
+    // Baggage travels with requests the policy trusts, also when they
+    // start a new trace.
+    let baggage = match trust {
+        Trust::Continue => baggage.as_ref(),
+        _ => None,
+    };
+    let random = config.random_trace_ids;
+    let (mut decision, remote) = match found {
+        Ok((sc, wire, continued)) => match trust {
+            Trust::Continue => (
+                continued,
+                Some(remote_context(
+                    Some((sc, wire)),
+                    baggage,
+                    random,
+                    traced,
+                    span,
+                )),
+            ),
+            Trust::NewRootWithLink => {
+                if traced {
+                    let _ = span.set_parent(Context::new());
+                    span.add_link(sc);
+                }
+                (Decision::NotTrusted(Trust::NewRootWithLink), None)
+            }
+            trust => (Decision::NotTrusted(trust), None),
+        },
+        Err(err) => {
+            let remote = has_baggage.then(|| remote_context(None, baggage, random, traced, span));
+            (Decision::NewTrace(err), remote)
+        }
+    };
+    match (&remote, traced) {
+        (Some(remote), true) => {
+            if let Err(SetParentError::LayerNotFound) = span.set_parent(remote.clone()) {
+                decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
+            }
+        }
+        (Some(_), false) => decision = unlinked(decision, Unlinked::SpanDisabled),
+        (None, true) if random => {
+            // Mark traces started under this span as random-id ones.
+            let parent = match Span::current().context() {
+                cx if cx.has_active_span() => cx,
+                _ => Context::current(),
+            };
+            let marked = WireContext {
+                random_trace_ids: true,
+                ..WireContext::default()
+            }
+            .merge_into(&parent);
+            let _ = span.set_parent(marked);
+        }
+        (None, _) => {}
+    }
+    match decision {
+        Decision::NotTrusted(trust) => tracing::debug!(
+            target: "tower_trace_context",
+            parent: span,
+            policy = trust.as_str(),
+            "incoming trace context not continued: trust policy"
+        ),
+        Decision::NewTrace(err) => tracing::debug!(
+            target: "tower_trace_context",
+            parent: span,
+            reason = err.as_str(),
+            "incoming trace context not continued: {err}"
+        ),
+        _ => {}
+    }
+    Resolved {
+        incoming,
+        decision,
+        remote,
+    }
+}
+
+/// A continued decision turned into "passed through" when there is no
+/// server span; other decisions stay.
+pub(super) fn unlinked(decision: Decision, why: Unlinked) -> Decision {
+    match decision {
+        Decision::Continued => Decision::PassedThrough(why),
+        #[cfg(feature = "sentry")]
+        Decision::ContinuedFromSentryTrace => Decision::PassedThrough(why),
+        other => other,
+    }
+}
+
+/// The context a trusted request continues: the remote span context and the
+/// wire context it came from (when there is one), and its baggage.
+fn remote_context(
+    remote: Option<(SpanContext, Option<WireTrace>)>,
+    baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
+    random_trace_ids: bool,
+    convert: bool,
+    span: &Span,
+) -> Context {
+    let (cx, trace) = match remote {
+        Some((sc, trace)) => (Context::new().with_remote_span_context(sc), trace),
+        None => (Context::new(), None),
+    };
+    let (cx, baggage) = match baggage {
+        // With tracing off, OpenTelemetry's `Baggage` is built only if the
+        // application asks for it (`RequestTrace::baggage`).
+        Some(Ok(view)) if !view.is_empty() => match view.wire() {
+            Some(mut wire) if convert => (wire.attach(&cx, view.to_baggage()), Some(wire)),
+            wire => (cx, wire),
+        },
+        Some(Err(err)) => {
+            tracing::debug!(
+                target: "tower_trace_context",
+                parent: span,
+                reason = err.as_str(),
+                "incoming baggage dropped: {err}"
+            );
+            (cx, None)
+        }
+        _ => (cx, None),
+    };
+    match trace.is_some() || baggage.is_some() || random_trace_ids {
+        true => cx.with_value(WireContext {
+            trace,
+            baggage,
+            random_trace_ids,
+        }),
+        false => cx,
+    }
+}
+
+/// The remote span context to continue, its wire context and how it
+/// was found, or why there is none. The span context's `TraceState` is
+/// built only when `convert` (a span will read it).
+fn remote(
+    config: &Config,
+    w3c: Result<(TraceParent, SpanContext, Option<WireTrace>), TraceParentError>,
+    headers: &HeaderMap,
+    baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
+    convert: bool,
+) -> Result<(SpanContext, Option<WireTrace>, Decision), TraceParentError> {
+    let w3c = w3c.map(|(_, sc, wire)| (sc, wire, Decision::Continued));
+    #[cfg(feature = "sentry")]
+    if let Some(support) = &config.sentry {
+        let sentry = || {
+            let st = SentryTrace::from_headers(headers).ok()?;
+            let deferred = match st.sampled() {
+                Some(_) => support.deferred_sampled,
+                None => baggage
+                    .and_then(|b| b.as_ref().ok())
+                    .and_then(sentry_sampled_baggage)
+                    .unwrap_or(support.deferred_sampled),
+            };
+            let sc = st.span_context(deferred);
+            // `sentry-trace` has no `random` flag: a wire context is only
+            // needed to tell this trace from new ones.
+            let wire = match config.random_trace_ids {
+                true => TraceParent::from_span_context(&sc).map(|traceparent| WireTrace {
+                    traceparent,
+                    tracestate: None,
+                    converted: convert,
+                }),
+                false => None,
+            };
+            Some((sc, wire, Decision::ContinuedFromSentryTrace))
+        };
+        return match (support.precedence, w3c) {
+            (SentryPrecedence::TraceparentFirst, Ok(found)) => Ok(found),
+            (SentryPrecedence::TraceparentFirst, Err(err)) => sentry().ok_or(err),
+            (SentryPrecedence::SentryTraceFirst, w3c) => sentry().map_or(w3c, Ok),
+        };
+    }
+    #[cfg(not(feature = "sentry"))]
+    let _ = (config, headers, baggage, convert);
+    w3c
+}
+
+/// `sentry-sampled` from the incoming baggage (Sentry's dynamic sampling
+/// context), for a `sentry-trace` that defers the decision.
+#[cfg(feature = "sentry")]
+fn sentry_sampled_baggage(view: &BaggageView<'_>) -> Option<bool> {
+    match view.get("sentry-sampled")?.value() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
