@@ -112,6 +112,18 @@ fn client(c: &mut Criterion) {
         group.bench_function(url, |b| b.iter(|| allow.matches_uri(black_box(&uri))));
     }
     group.finish();
+
+    let browser = allowlist_fixture::browser_rules();
+    let mut group = c.benchmark_group("allowlist, 20 browser-style rules");
+    for url in [
+        "https://api3.example.com/v1/orders",
+        "http://localhost:8080/api",
+        "https://cdn.thirdparty.example/lib.js?v=3",
+    ] {
+        let uri: http::Uri = url.parse().unwrap();
+        group.bench_function(url, |b| b.iter(|| browser.matches_uri(black_box(&uri))));
+    }
+    group.finish();
 }
 
 criterion_group!(benches, client);

@@ -19,3 +19,18 @@ pub(crate) fn twenty_rules() -> tower_trace_context::client::Allowlist {
     let b = b.cidr("10.0.0.0/8");
     b.predicate(|url| url.port() == Some(7777)).build().unwrap()
 }
+
+/// Twenty rules pasted from browser SDK configs: ten Sentry
+/// `tracePropagationTargets` strings (substrings) and ten OpenTelemetry JS
+/// `propagateTraceHeaderCorsUrls` strings (exact URLs).
+pub(crate) fn browser_rules() -> tower_trace_context::client::Allowlist {
+    tower_trace_context::client::Allowlist::builder()
+        .sentry_targets((0..10).map(|i| format!("api{i}.example.com/v1/")))
+        .propagate_trace_header_cors_urls(
+            (0..9)
+                .map(|i| format!("https://svc{i}.internal:8443/api"))
+                .chain(["http://localhost:8080/api".to_owned()]),
+        )
+        .build()
+        .unwrap()
+}
