@@ -7,16 +7,30 @@
 //! - The [`server`] layer: continue the caller's trace in a server span and
 //!   answer with `server-timing`, CORS and `Timing-Allow-Origin` headers.
 //! - The [`client`] layer: inject trace context into outgoing requests
-//!   (hyper-util, reqwest, reqwest-middleware), only to URLs an [`Allowlist`]
-//!   admits.
+//!   (hyper-util, reqwest, reqwest-middleware), only to URLs a
+//!   [`client::Allowlist`] admits.
 //! - `html` (feature `html`): `<meta name="traceparent">` tags for page loads.
 //! - W3C Baggage: a zero-allocation validating view ([`BaggageView`]), the
 //!   bridge to OpenTelemetry's `Baggage` ([`extract_baggage`],
 //!   [`inject_baggage`], [`BaggagePropagator`]); the server layer reads it
 //!   and the client layer forwards it to allowlisted URLs.
 //! - `sentry` (feature `sentry`): Sentry's `sentry-trace` header in and out,
-//!   its meta tags and Server-Timing entries (see
-//!   `server::SentrySupport`).
+//!   its meta tags and Server-Timing entries (see `sentry::SentrySupport`,
+//!   taken by both layers).
+//!
+//! Where things are: the wire formats, header names, propagation functions,
+//! [`IpNetwork`] and every error type at the crate root; each layer with its
+//! configuration types in its module ([`server`], [`client`], `html`,
+//! `sentry`). Each item has one path.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `axum` | the route template names the server span; axum's `ConnectInfo` as the peer address |
+//! | `html` | `html::MetaTagsLayer` and `html::TraceMetaTags` |
+//! | `regex` | regex allowlist rules (off by default: a default build has no regex engine) |
+//! | `reqwest` | `PropagateLayer` over `reqwest::Request` |
+//! | `reqwest-middleware` | `client::PropagateMiddleware` |
+//! | `sentry` | the `sentry` module and both layers' `sentry(..)` |
 //!
 //! # Quick start
 //!
@@ -99,6 +113,7 @@
 //! W3C mutation rules, and unchanged `baggage` goes out byte for byte.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod net;

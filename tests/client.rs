@@ -178,7 +178,7 @@ async fn three_hop_chain_propagates_only_to_allowlisted_hosts() {
 }
 
 #[tokio::test]
-async fn keep_manual_headers_leaves_hand_set_headers() {
+async fn strip_manual_headers_off_leaves_hand_set_headers() {
     let _otel = otel::install();
     let (external, seen) = recorder().await;
     let allow = Allowlist::builder()
@@ -239,7 +239,7 @@ async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
 }
 
 #[tokio::test]
-async fn without_client_span_the_current_span_is_sent() {
+async fn without_a_client_span_the_current_span_is_sent() {
     let otel = otel::install();
     let (addr, seen) = recorder().await;
     let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();

@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(value) = encode_baggage(&baggage) {
         let again = BaggageView::parse(value.as_bytes()).expect("encoded baggage parses");
         for m in again.iter() {
-            assert_eq!(first.get(m.key()).map(String::as_str), Some(m.decoded_value().as_ref()));
+            assert_eq!(
+                first.get(m.key()).map(String::as_str),
+                Some(m.decoded_value().as_ref())
+            );
         }
     }
 });

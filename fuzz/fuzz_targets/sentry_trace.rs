@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .position(|b| !matches!(b, b' ' | b'\t'))
             .map(|start| {
-                let end = data.iter().rposition(|b| !matches!(b, b' ' | b'\t')).unwrap_or(start);
+                let end = data
+                    .iter()
+                    .rposition(|b| !matches!(b, b' ' | b'\t'))
+                    .unwrap_or(start);
                 &data[start..=end]
             })
             .unwrap_or_default();

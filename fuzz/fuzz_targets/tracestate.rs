@@ -5,7 +5,9 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use tower_trace_context::{OwnedTraceState, TraceContextHeaders, TRACEPARENT, TRACESTATE, TraceStateView};
+use tower_trace_context::{
+    OwnedTraceState, TRACEPARENT, TRACESTATE, TraceContextHeaders, TraceStateView,
+};
 
 fuzz_target!(|data: &[u8]| {
     let mut map = HeaderMap::new();

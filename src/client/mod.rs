@@ -1,5 +1,5 @@
 //! The client layer: inject trace context into outgoing requests, but only
-//! to URLs on an [`Allowlist`](crate::Allowlist).
+//! to URLs on an [`Allowlist`].
 //!
 //! Per request [`PropagateLayer`] opens a client span (`otel.kind = client`,
 //! named after the method, with `http.request.method`, `server.address`,
@@ -9,10 +9,10 @@
 //! `traceparent` (and the `tracestate` it carries, unchanged unless the SDK
 //! changed it), the W3C `baggage` of the context (see
 //! [`PropagateLayer::baggage`]) and, with feature `sentry` and
-//! `PropagateLayer::sentry_trace`, `sentry-trace`. Requests to other URLs
+//! `PropagateLayer::sentry`, `sentry-trace`. Requests to other URLs
 //! get no trace headers: `traceparent`,
 //! `tracestate`, `baggage` and `sentry-trace` set by hand are removed too
-//! (turn that off with [`PropagateLayer::keep_manual_headers`]), and a
+//! (turn that off with [`PropagateLayer::strip_manual_headers`]), and a
 //! `DEBUG` event says why nothing was injected.
 //!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for

@@ -9,7 +9,7 @@
 //!
 //! Turn it on for the server layer with
 //! [`TraceContextLayer::sentry`](crate::server::TraceContextLayer::sentry), for the
-//! client layer with [`PropagateLayer::sentry_trace`](crate::client::PropagateLayer::sentry_trace).
+//! client layer with [`PropagateLayer::sentry`](crate::client::PropagateLayer::sentry), both taking a [`SentrySupport`].
 //!
 //! ```
 //! use tower_trace_context::sentry::SentryTrace;

@@ -30,18 +30,16 @@ struct Prepared<'a> {
 /// Worked out on first use by a rule that needs it, then shared by the
 /// other rules.
 #[derive(Default)]
-struct Lazy {
-    /// The normalised URL (`None` inside: too long for any text rule).
-    text: Option<Option<NormalizedUrl>>,
+struct Lazy<'u> {
+    /// The normalised URL, as a view.
+    url: Option<NormalizedUrl<'u>>,
     /// The host as an IP address (`None` inside: a name).
     ip: Option<Option<IpAddr>>,
 }
 
-impl Lazy {
-    fn text(&mut self, url: &UrlParts<'_>) -> Option<&NormalizedUrl> {
-        self.text
-            .get_or_insert_with(|| NormalizedUrl::new(url))
-            .as_ref()
+impl<'u> Lazy<'u> {
+    fn url(&mut self, url: &UrlParts<'u>) -> &NormalizedUrl<'u> {
+        self.url.get_or_insert_with(|| NormalizedUrl::new(url))
     }
 
     fn ip(&mut self, host: &str) -> Option<IpAddr> {
@@ -53,6 +51,125 @@ impl Lazy {
             None => host.parse().ok().map(IpAddr::V4),
         })
     }
+}
+
+/// Substring rules, checked together in one pass over the URL: only at
+/// positions holding a byte some substring starts with.
+#[derive(Clone)]
+struct Substrings {
+    /// Per byte: [`NONE`], [`STARTS`] (some substring of two or more bytes
+    /// starts with it) or [`WHOLE`] (it is a one-byte substring).
+    first: [u8; 256],
+    /// One bit per two-byte start of a substring.
+    pairs: Box<[u64; 1024]>,
+    /// Non-empty (an empty substring is an allow-all rule).
+    needles: Vec<Box<[u8]>>,
+}
+
+const NONE: u8 = 0;
+const STARTS: u8 = 1;
+const WHOLE: u8 = 2;
+
+impl Substrings {
+    fn new(needles: Vec<Box<[u8]>>) -> Self {
+        let mut first = [NONE; 256];
+        let mut pairs = Box::new([0u64; 1024]);
+        for needle in &needles {
+            match **needle {
+                [b] => first[usize::from(b)] = WHOLE,
+                [b0, b1, ..] => {
+                    let slot = &mut first[usize::from(b0)];
+                    *slot = (*slot).max(STARTS);
+                    let pair = usize::from(b0) << 8 | usize::from(b1);
+                    pairs[pair >> 6] |= 1 << (pair & 63);
+                }
+                [] => {}
+            }
+        }
+        Self {
+            first,
+            pairs,
+            needles,
+        }
+    }
+
+    /// Whether a substring may start at `text[0]`: a cheap filter before
+    /// comparing the substrings.
+    fn may_start(&self, text: &[u8]) -> bool {
+        match text {
+            [b0, b1, ..] => match self.first[usize::from(*b0)] {
+                NONE => false,
+                WHOLE => true,
+                _ => {
+                    let pair = usize::from(*b0) << 8 | usize::from(*b1);
+                    self.pairs[pair >> 6] & (1 << (pair & 63)) != 0
+                }
+            },
+            [b0] => self.first[usize::from(*b0)] == WHOLE,
+            [] => false,
+        }
+    }
+
+    /// Whether one of the substrings is in the URL's text: written into a
+    /// small stack buffer when it fits, read in place otherwise.
+    fn matches(&self, url: &NormalizedUrl<'_>) -> bool {
+        if url.len() > MAX_REGEX_URL_LEN {
+            return false;
+        }
+        let mut small = [0; 256];
+        match url.write_into(&mut small) {
+            Some(text) => (0..text.len()).any(|i| {
+                let rest = text.get(i..).unwrap_or_default();
+                self.may_start(rest) && self.needles.iter().any(|n| rest.starts_with(n))
+            }),
+            None => self.matches_in_place(url),
+        }
+    }
+
+    fn matches_in_place(&self, url: &NormalizedUrl<'_>) -> bool {
+        let parts = url.parts();
+        parts.iter().enumerate().any(|(at, (part, lower))| {
+            part.iter().enumerate().any(|(offset, &b)| {
+                let b = if *lower { b.to_ascii_lowercase() } else { b };
+                self.first[usize::from(b)] != NONE
+                    && self
+                        .needles
+                        .iter()
+                        .any(|needle| starts_at(&parts, at, offset, needle))
+            })
+        })
+    }
+}
+
+/// Whether the text made of `parts` continues with `needle` from byte
+/// `offset` of part `at` (across part boundaries).
+fn starts_at(parts: &[(&[u8], bool)], at: usize, offset: usize, needle: &[u8]) -> bool {
+    let mut rest = needle;
+    let mut offset = offset;
+    for (part, lower) in parts.iter().skip(at) {
+        let avail = part.get(offset..).unwrap_or_default();
+        let n = avail.len().min(rest.len());
+        let (have, want) = (
+            avail.get(..n).unwrap_or_default(),
+            rest.get(..n).unwrap_or_default(),
+        );
+        let same = match lower {
+            true => have
+                .iter()
+                .zip(want)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b),
+            false => have == want,
+        };
+        if !same {
+            return false;
+        }
+        rest = rest.get(n..).unwrap_or_default();
+        if rest.is_empty() {
+            return true;
+        }
+        offset = 0;
+    }
+    false
 }
 
 type Predicate = Arc<dyn Fn(&UrlParts<'_>) -> bool + Send + Sync>;
@@ -79,10 +196,10 @@ enum Rule {
         path: Box<str>,
     },
     Network(IpNetwork),
-    /// The normalised URL equals this (itself normalised).
-    ExactUrl(Box<str>),
-    /// The normalised URL contains this.
-    Substring(Box<str>),
+    /// The normalised URL equals one of these (themselves normalised).
+    ExactUrls(Box<[Box<str>]>),
+    /// The normalised URL contains one of these.
+    Substrings(Box<Substrings>),
     #[cfg(feature = "regex")]
     Regex(Box<RegexRule>),
     Predicate(Predicate),
@@ -93,7 +210,7 @@ impl Rule {
     /// (any match allows, so the order does not change the answer).
     fn cost(&self) -> u8 {
         match self {
-            Rule::ExactUrl(_) | Rule::Substring(_) => 1,
+            Rule::ExactUrls(_) | Rule::Substrings(_) => 1,
             #[cfg(feature = "regex")]
             Rule::Regex(_) => 2,
             Rule::Predicate(_) => 3,
@@ -101,7 +218,12 @@ impl Rule {
         }
     }
 
-    fn matches(&self, url: &UrlParts<'_>, prepared: &Prepared<'_>, lazy: &mut Lazy) -> bool {
+    fn matches<'u>(
+        &self,
+        url: &UrlParts<'u>,
+        prepared: &Prepared<'_>,
+        lazy: &mut Lazy<'u>,
+    ) -> bool {
         match self {
             Rule::All => true,
             Rule::Origin { scheme, host, port } => {
@@ -141,8 +263,12 @@ impl Rule {
             Rule::Network(network) => lazy
                 .ip(prepared.host)
                 .is_some_and(|ip| network.contains(ip)),
-            Rule::ExactUrl(exact) => lazy.text(url).is_some_and(|t| t.as_str() == &**exact),
-            Rule::Substring(part) => lazy.text(url).is_some_and(|t| t.as_str().contains(&**part)),
+            Rule::ExactUrls(urls) => {
+                let url = lazy.url(url);
+                urls.iter()
+                    .any(|exact| exact.len() == url.len() && url.eq_text(exact.as_bytes()))
+            }
+            Rule::Substrings(set) => set.matches(lazy.url(url)),
             #[cfg(feature = "regex")]
             Rule::Regex(rule) => matches_regex(rule, url, lazy),
             Rule::Predicate(f) => f(url),
@@ -153,8 +279,21 @@ impl Rule {
 // Out of line: keeps the loop over the cheap rules small.
 #[cfg(feature = "regex")]
 #[inline(never)]
-fn matches_regex(rule: &RegexRule, url: &UrlParts<'_>, lazy: &mut Lazy) -> bool {
-    lazy.text(url).is_some_and(|t| rule.is_match(t.as_bytes()))
+fn matches_regex<'u>(rule: &RegexRule, url: &UrlParts<'u>, lazy: &mut Lazy<'u>) -> bool {
+    let normalized = lazy.url(url);
+    if normalized.len() > MAX_REGEX_URL_LEN {
+        return false;
+    }
+    match rule.dfa_is_match(normalized) {
+        Some(matched) => matched,
+        None => {
+            // The meta engine needs the text in one piece.
+            let mut buf = [0; MAX_REGEX_URL_LEN];
+            normalized
+                .write_into(&mut buf)
+                .is_some_and(|text| rule.meta_is_match(text))
+        }
+    }
 }
 
 impl fmt::Debug for Rule {
@@ -173,8 +312,13 @@ impl fmt::Debug for Rule {
                 path,
             } => write!(f, "Prefix({scheme}://{host}:{port}{path})"),
             Rule::Network(network) => write!(f, "Network({network})"),
-            Rule::ExactUrl(url) => write!(f, "ExactUrl({url})"),
-            Rule::Substring(part) => write!(f, "Substring({part:?})"),
+            Rule::ExactUrls(urls) => f.debug_tuple("ExactUrls").field(urls).finish(),
+            Rule::Substrings(set) => {
+                let needles = set.needles.iter().map(|n| String::from_utf8_lossy(n));
+                f.debug_tuple("Substrings")
+                    .field(&needles.collect::<Vec<_>>())
+                    .finish()
+            }
             #[cfg(feature = "regex")]
             Rule::Regex(rule) => match rule.mode() {
                 Mode::Full => write!(f, "Regex({})", rule.pattern()),
@@ -628,6 +772,26 @@ impl AllowlistBuilder {
             .into_iter()
             .map(compile)
             .collect::<Result<Vec<_>, _>>()?;
+        // All substring rules in one pass over the URL, all exact URLs in
+        // one rule.
+        let (mut needles, mut exact) = (Vec::new(), Vec::new());
+        rules.retain(|rule| match rule {
+            Rule::Substrings(set) => {
+                needles.extend(set.needles.iter().cloned());
+                false
+            }
+            Rule::ExactUrls(urls) => {
+                exact.extend(urls.iter().cloned());
+                false
+            }
+            _ => true,
+        });
+        if !exact.is_empty() {
+            rules.push(Rule::ExactUrls(exact.into()));
+        }
+        if !needles.is_empty() {
+            rules.push(Rule::Substrings(Box::new(Substrings::new(needles))));
+        }
         rules.sort_by_key(Rule::cost);
         Ok(Allowlist {
             rules: rules.into(),
@@ -736,9 +900,14 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
         Pending::ExactUrl(rule) => {
             let url = normalize_url(&rule)
                 .map_err(|reason| AllowlistError::InvalidUrl { rule, reason })?;
-            Rule::ExactUrl(url)
+            Rule::ExactUrls(Box::new([url]))
         }
-        Pending::Substring(text) => Rule::Substring(text.into()),
+        // Gathered into one `Rule::Substrings` by `build`; an empty
+        // substring is in every URL.
+        Pending::Substring(text) if text.is_empty() => Rule::All,
+        Pending::Substring(text) => {
+            Rule::Substrings(Box::new(Substrings::new(vec![text.into_bytes().into()])))
+        }
         #[cfg(feature = "regex")]
         Pending::Regex(rule, mode) => match RegexRule::new(&rule, mode) {
             Ok(compiled) => Rule::Regex(Box::new(compiled)),
@@ -758,8 +927,13 @@ fn normalize_url(rule: &str) -> Result<Box<str>, &'static str> {
         return Err("has userinfo");
     }
     let parts = UrlParts::from_uri(&uri).ok_or("not an absolute URL")?;
-    let text = NormalizedUrl::new(&parts).ok_or("longer than MAX_REGEX_URL_LEN")?;
-    Ok(text.as_str().into())
+    let url = NormalizedUrl::new(&parts);
+    let mut buf = [0; MAX_REGEX_URL_LEN];
+    let text = url
+        .write_into(&mut buf)
+        .ok_or("longer than MAX_REGEX_URL_LEN")?;
+    // The parts were `str`s and only ASCII letters were lowercased.
+    Ok(String::from_utf8_lossy(text).into())
 }
 
 #[cfg(test)]

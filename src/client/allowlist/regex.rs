@@ -8,6 +8,7 @@ use regex_automata::util::start;
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Hir, Look};
 
+use super::url::NormalizedUrl;
 use crate::error::RegexError;
 
 /// Largest dense DFA built for a regex rule.
@@ -88,33 +89,49 @@ impl RegexRule {
         self.mode
     }
 
-    /// Whether the (normalised) URL matches.
-    pub(super) fn is_match(&self, url: &[u8]) -> bool {
-        let anchored = match self.mode {
+    fn anchored(&self) -> Anchored {
+        match self.mode {
             Mode::Full => Anchored::Yes,
             Mode::Search => Anchored::No,
-        };
+        }
+    }
+
+    /// Whether the URL matches, run by the DFA over the URL's parts in
+    /// place; `None` when this rule has no DFA (see
+    /// [`meta_is_match`](Self::meta_is_match)).
+    pub(super) fn dfa_is_match(&self, url: &NormalizedUrl<'_>) -> Option<bool> {
         match &self.engine {
-            Engine::Dfa(dfa) => dfa_is_match(dfa, anchored, url),
-            Engine::Meta(re) => re.is_match(Input::new(url).anchored(anchored)),
+            Engine::Dfa(dfa) => Some(dfa_is_match(dfa, self.anchored(), url)),
+            Engine::Meta(_) => None,
+        }
+    }
+
+    /// Whether the URL's text matches, for a rule without a DFA.
+    pub(super) fn meta_is_match(&self, text: &[u8]) -> bool {
+        match &self.engine {
+            Engine::Meta(re) => re.is_match(Input::new(text).anchored(self.anchored())),
+            Engine::Dfa(_) => false,
         }
     }
 }
 
 /// Runs the DFA until the first match (a match state is entered one byte
 /// after the match ends), a dead state, or the end.
-fn dfa_is_match(dfa: &dense::DFA<Vec<u32>>, anchored: Anchored, url: &[u8]) -> bool {
+fn dfa_is_match(dfa: &dense::DFA<Vec<u32>>, anchored: Anchored, url: &NormalizedUrl<'_>) -> bool {
     let Ok(mut state) = dfa.start_state(&start::Config::new().anchored(anchored)) else {
         return false;
     };
-    for &b in url {
-        state = dfa.next_state(state, b);
-        if dfa.is_special_state(state) {
-            if dfa.is_match_state(state) {
-                return true;
-            }
-            if dfa.is_dead_state(state) || dfa.is_quit_state(state) {
-                return false;
+    for (part, lower) in url.parts() {
+        for &b in part {
+            let b = if lower { b.to_ascii_lowercase() } else { b };
+            state = dfa.next_state(state, b);
+            if dfa.is_special_state(state) {
+                if dfa.is_match_state(state) {
+                    return true;
+                }
+                if dfa.is_dead_state(state) || dfa.is_quit_state(state) {
+                    return false;
+                }
             }
         }
     }

@@ -556,3 +556,41 @@ fn regexes_too_large_for_a_dfa_still_match() {
         super::regex::RegexRule::new(r"https://a\.example/.*", super::regex::Mode::Full).unwrap();
     assert!(format!("{small:?}").contains("Dfa"), "expected a DFA");
 }
+
+/// Substring rules read the URL in place, also across its parts, and never
+/// match past `MAX_REGEX_URL_LEN`; exact URLs compare at any length.
+#[test]
+fn text_rules_on_long_urls() {
+    let allow = Allowlist::builder().substring("needle").build().unwrap();
+    let at = |n: usize| format!("http://h/{}needle", "x".repeat(n));
+    assert!(allow.matches_uri(&at(10).parse().unwrap()));
+    assert!(allow.matches_uri(&at(400).parse().unwrap()));
+    assert!(!allow.matches_uri(&at(super::MAX_REGEX_URL_LEN).parse().unwrap()));
+    // One-byte substrings next to longer ones with the same first byte.
+    let one = Allowlist::builder()
+        .substring("qz")
+        .substring("~")
+        .build()
+        .unwrap();
+    assert!(one.matches_uri(&"http://h/a~b".parse().unwrap()));
+    assert!(one.matches_uri(&"http://h/?q=qz".parse().unwrap()));
+    assert!(!one.matches_uri(&"http://h/?q=q".parse().unwrap()));
+    // A substring spanning the scheme, the host (lowercased) and the path.
+    let across = Allowlist::builder()
+        .substring("p://api.example.com/v")
+        .build()
+        .unwrap();
+    assert!(across.matches_uri(&"HTTP://API.Example.com/v1".parse().unwrap()));
+    assert!(!across.matches_uri(&"http://api.example.com:8080/v1".parse().unwrap()));
+    let long = format!("https://api.example.com/{}", "y".repeat(3000));
+    let exact = Allowlist::builder().exact_url(&long).build();
+    assert!(matches!(exact, Err(AllowlistError::InvalidUrl { .. })));
+    let exact = Allowlist::builder()
+        .exact_url(format!("https://api.example.com/{}", "y".repeat(1000)))
+        .build()
+        .unwrap();
+    let url = format!("https://API.example.com:443/{}", "y".repeat(1000));
+    assert!(exact.matches_uri(&url.parse().unwrap()));
+    let url = format!("https://api.example.com/{}z", "y".repeat(999));
+    assert!(!exact.matches_uri(&url.parse().unwrap()));
+}

@@ -177,60 +177,107 @@ pub const MAX_REGEX_URL_LEN: usize = 2048;
 
 /// A URL as text rules see it, normalised: scheme and host lowercase, the
 /// host's trailing dot dropped, the scheme's default port dropped, an empty
-/// path written `/`; no userinfo, no fragment. Written into a stack buffer.
-pub(super) struct NormalizedUrl {
-    buf: [u8; MAX_REGEX_URL_LEN],
+/// path written `/`; no userinfo, no fragment. A view over the URL's parts
+/// (nothing is copied): the parts are lowercased as they are read.
+pub(super) struct NormalizedUrl<'a> {
+    scheme: &'a [u8],
+    host: &'a [u8],
+    port: [u8; 6],
+    port_start: usize,
+    path: &'a [u8],
+    query: Option<&'a [u8]>,
     len: usize,
 }
 
-impl NormalizedUrl {
-    /// `None` when the URL does not fit in [`MAX_REGEX_URL_LEN`] bytes.
-    pub(super) fn new(url: &UrlParts<'_>) -> Option<Self> {
-        let mut out = Self {
-            buf: [0; MAX_REGEX_URL_LEN],
-            len: 0,
-        };
+impl<'a> NormalizedUrl<'a> {
+    pub(super) fn new(url: &UrlParts<'a>) -> Self {
         let port = url.port.filter(|&p| Some(p) != default_port(url.scheme));
         let mut digits = [0u8; 6];
-        let port = port_bytes(port, &mut digits);
+        let port_start = digits.len() - port_bytes(port, &mut digits).len();
         let path: &[u8] = if url.path.is_empty() {
             b"/"
         } else {
             url.path.as_bytes()
         };
-        out.push_lower(url.scheme.as_bytes())?;
-        out.push(b"://")?;
-        out.push_lower(trim_dot(url.host).as_bytes())?;
-        out.push(port)?;
-        out.push(path)?;
-        if let Some(query) = url.query {
-            out.push(b"?")?;
-            out.push(query.as_bytes())?;
+        let host = trim_dot(url.host).as_bytes();
+        let query = url.query.map(str::as_bytes);
+        let len = url.scheme.len()
+            + 3
+            + host.len()
+            + (digits.len() - port_start)
+            + path.len()
+            + query.map_or(0, |q| q.len() + 1);
+        Self {
+            scheme: url.scheme.as_bytes(),
+            host,
+            port: digits,
+            port_start,
+            path,
+            query,
+            len,
+        }
+    }
+
+    /// The length of the text, in bytes.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The text's parts in order, each with whether it is read lowercased.
+    pub(super) fn parts(&self) -> [(&[u8], bool); 7] {
+        let (question, query): (&[u8], &[u8]) = match self.query {
+            Some(q) => (b"?", q),
+            None => (b"", b""),
+        };
+        [
+            (self.scheme, true),
+            (b"://", false),
+            (self.host, true),
+            (self.port.get(self.port_start..).unwrap_or_default(), false),
+            (self.path, false),
+            (question, false),
+            (query, false),
+        ]
+    }
+
+    /// Whether the text equals `other` (already normalised).
+    pub(super) fn eq_text(&self, other: &[u8]) -> bool {
+        if other.len() != self.len {
+            return false;
+        }
+        let mut rest = other;
+        for (part, lower) in self.parts() {
+            let Some((head, tail)) = rest.split_at_checked(part.len()) else {
+                return false;
+            };
+            let same = match lower {
+                true => part
+                    .iter()
+                    .zip(head)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b),
+                false => part == head,
+            };
+            if !same {
+                return false;
+            }
+            rest = tail;
+        }
+        true
+    }
+
+    /// The text written into `buf`; `None` when it does not fit.
+    pub(super) fn write_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let out = buf.get_mut(..self.len)?;
+        let mut at = 0;
+        for (part, lower) in self.parts() {
+            let dst = out.get_mut(at..at + part.len())?;
+            dst.copy_from_slice(part);
+            if lower {
+                dst.make_ascii_lowercase();
+            }
+            at += part.len();
         }
         Some(out)
-    }
-
-    fn push(&mut self, part: &[u8]) -> Option<()> {
-        let end = self.len + part.len();
-        self.buf.get_mut(self.len..end)?.copy_from_slice(part);
-        self.len = end;
-        Some(())
-    }
-
-    fn push_lower(&mut self, part: &[u8]) -> Option<()> {
-        let start = self.len;
-        self.push(part)?;
-        self.buf.get_mut(start..self.len)?.make_ascii_lowercase();
-        Some(())
-    }
-
-    pub(super) fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-
-    /// As text (the parts were `str`s and only ASCII bytes were changed).
-    pub(super) fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
