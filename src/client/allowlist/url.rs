@@ -5,7 +5,7 @@ use std::fmt;
 
 use http::Uri;
 
-/// The parts of a request URL an [`Allowlist`] looks at, borrowed (no
+/// The parts of a request URL an [`Allowlist`](super::Allowlist) looks at, borrowed (no
 /// userinfo, no fragment).
 ///
 /// ```
