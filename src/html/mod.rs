@@ -232,3 +232,51 @@ where
         )))
     }
 }
+
+/// Hooks for the fuzz targets (built only under `cargo fuzz`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use bytes::Bytes;
+    use http_body::{Body, Frame};
+
+    use super::MetaTagsBody;
+
+    struct Chunks(VecDeque<Bytes>);
+
+    impl Body for Chunks {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+        }
+    }
+
+    /// Streams `chunks` through the meta-tag inserter with `tags`; returns
+    /// the bytes it yields.
+    pub fn insert_meta_tags(chunks: Vec<Bytes>, tags: Bytes) -> Vec<u8> {
+        let mut body = std::pin::pin!(MetaTagsBody::new(Chunks(chunks.into()), Some(tags)));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        out.extend_from_slice(&data);
+                    }
+                }
+                Err(never) => match never {},
+            }
+        }
+        out
+    }
+}
