@@ -118,7 +118,8 @@ pub fn merge_expose_headers(headers: &mut HeaderMap) -> bool {
 }
 
 /// Sets `Timing-Allow-Origin: <origin>` unless the response already allows
-/// that origin (listed, or `*`). Returns whether a field was added.
+/// that origin (listed, or `*`). Returns whether a field was added. A value
+/// that is not one list member (empty, or holding a `,`) is never added.
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue};
@@ -129,12 +130,20 @@ pub fn merge_expose_headers(headers: &mut HeaderMap) -> bool {
 /// assert!(merge_timing_allow_origin(&mut headers, &origin));
 /// assert!(!merge_timing_allow_origin(&mut headers, &origin));
 /// assert_eq!(headers[TIMING_ALLOW_ORIGIN], "https://app.example");
+/// let two = HeaderValue::from_static("https://a.example, https://b.example");
+/// assert!(!merge_timing_allow_origin(&mut headers, &two));
 /// ```
 pub fn merge_timing_allow_origin(headers: &mut HeaderMap, origin: &HeaderValue) -> bool {
+    // One list member only: an `Origin` holding `a, b` (no browser sends
+    // one) must not allow two origins, nor be appended on every merge.
+    let member = crate::wire::lines::trim_ows_bytes(origin.as_bytes());
+    if member.is_empty() || member.contains(&b',') {
+        return false;
+    }
     let covered = headers.get_all(TIMING_ALLOW_ORIGIN).iter().any(|value| {
         value.as_bytes().split(|&b| b == b',').any(|item| {
             let item = crate::wire::lines::trim_ows_bytes(item);
-            item == b"*" || item == origin.as_bytes()
+            item == b"*" || item == member
         })
     });
     if !covered {
@@ -274,6 +283,38 @@ impl Default for ServerTimingName {
     fn default() -> Self {
         Self {
             prefix: Bytes::from_static(b"traceparent;desc=\""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::merge_timing_allow_origin;
+    use crate::wire::headers::TIMING_ALLOW_ORIGIN;
+
+    /// Found by the `response_headers` fuzz target: an origin holding a
+    /// comma was appended on every merge (and allowed two origins); one
+    /// with spaces around it was appended twice.
+    #[test]
+    fn timing_allow_origin_merge_is_idempotent_for_odd_origins() {
+        for (origin, added) in [("`Y,A", false), (" https://a.example ", true), ("", false)] {
+            let mut headers = HeaderMap::new();
+            let origin = HeaderValue::from_str(origin).unwrap();
+            assert_eq!(
+                merge_timing_allow_origin(&mut headers, &origin),
+                added,
+                "{origin:?}"
+            );
+            assert!(
+                !merge_timing_allow_origin(&mut headers, &origin),
+                "{origin:?} twice"
+            );
+            assert_eq!(
+                headers.get_all(TIMING_ALLOW_ORIGIN).iter().count(),
+                usize::from(added)
+            );
         }
     }
 }
