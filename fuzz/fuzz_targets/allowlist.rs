@@ -105,11 +105,19 @@ fn spellings(uri: &http::Uri) -> Vec<String> {
         None => ("", auth),
     };
     let host = authority.host();
+    // Only URLs with no port or a numeric one have equivalent spellings
+    // (`h:x` is no URL the allowlist can match; `h` is another URL).
+    let after_host = host_port.strip_prefix(host).unwrap_or(host_port);
+    let numeric_port = after_host
+        .strip_prefix(':')
+        .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if !after_host.is_empty() && !numeric_port {
+        return Vec::new();
+    }
     let port = authority
         .port()
         .map(|p| format!(":{p}"))
         .unwrap_or_default();
-    let _ = host_port;
     let mut out = vec![format!(
         "{scheme}://{userinfo}{}{port}{path}",
         host.to_ascii_uppercase()
