@@ -64,6 +64,18 @@ fn main() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     let _guard = tracing::subscriber::set_default(subscriber);
     rows(&rt, &bare, &ours, "tracing-opentelemetry + SDK");
+
+    // Every variant of the request-path comparison (`benches/request_path.rs`),
+    // traceparent + 5-member tracestate, tracing on.
+    println!();
+    println!("| variant | allocations per request | added over no layer |");
+    println!("|---|---:|---:|");
+    let apps = axum_app::request_path_apps();
+    let base = per_request(&rt, &apps[0].1, false);
+    for (name, app) in &apps {
+        let n = per_request(&rt, app, false);
+        println!("| {name} | {n} | {} |", n - base);
+    }
 }
 
 /// One table row per request kind.

@@ -53,3 +53,112 @@ pub(crate) fn apps() -> [axum::Router; 3] {
             .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
     ]
 }
+
+/// A server span made per request by `make`, entered around the inner
+/// service's future with `tracing::Instrument`: the shape of the floor and
+/// of the hand-written variant below (no boxing, no response headers).
+#[derive(Clone)]
+pub(crate) struct SpanLayer(pub(crate) fn(&Request<axum::body::Body>) -> tracing::Span);
+
+impl<S> tower::Layer<S> for SpanLayer {
+    type Service = SpanService<S>;
+
+    fn layer(&self, inner: S) -> SpanService<S> {
+        SpanService {
+            inner,
+            make: self.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct SpanService<S> {
+    inner: S,
+    make: fn(&Request<axum::body::Body>) -> tracing::Span,
+}
+
+impl<S> tower::Service<Request<axum::body::Body>> for SpanService<S>
+where
+    S: tower::Service<Request<axum::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = tracing::instrument::Instrumented<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<axum::body::Body>) -> Self::Future {
+        use tracing::Instrument;
+        let span = (self.make)(&req);
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        future.instrument(span)
+    }
+}
+
+/// The floor any tracing-based layer pays: an `info_span!` whose parent is
+/// a remote context extracted once, at start-up; nothing read from the
+/// request, nothing written to the response.
+pub(crate) fn floor_span(_: &Request<axum::body::Body>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    static PARENT: std::sync::LazyLock<opentelemetry::Context> = std::sync::LazyLock::new(|| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&opentelemetry_http::HeaderExtractor(&headers))
+        })
+    });
+    let span = tracing::info_span!("request");
+    let _ = span.set_parent(PARENT.clone());
+    span
+}
+
+/// The hand-written minimum a user could write in ten lines: the global
+/// propagator's extract, an `info_span!` with a few fields, `set_parent`,
+/// `Instrument` (no response headers).
+pub(crate) fn hand_written_span(req: &Request<axum::body::Body>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+    });
+    let span = tracing::info_span!(
+        "HTTP request",
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        url.path = req.uri().path(),
+    );
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// The five variants of the request-path comparison, with the W3C
+/// propagator set globally: bare, floor, hand-written, this crate's layer,
+/// axum-tracing-opentelemetry.
+pub(crate) fn request_path_apps() -> [(&'static str, axum::Router); 5] {
+    let [bare, ours, theirs] = apps();
+    [
+        ("no trace layer", bare),
+        (
+            "floor: info_span! + set_parent to a fixed context",
+            router().layer(SpanLayer(floor_span)),
+        ),
+        (
+            "hand-written: extract + info_span! + set_parent",
+            router().layer(SpanLayer(hand_written_span)),
+        ),
+        ("tower-trace-context TraceContextLayer", ours),
+        ("axum-tracing-opentelemetry", theirs),
+    ]
+}

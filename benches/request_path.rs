@@ -1,0 +1,55 @@
+//! The request path with tracing on, every variant in one run: an axum
+//! router with one trivial handler, tracing + tracing-opentelemetry 0.34 +
+//! the SDK (simple processor, no-op exporter), request with `traceparent` +
+//! a 5-member `tracestate`. Variants: no layer; the floor any tracing-based
+//! layer pays (an `info_span!` with `set_parent` to a context extracted once
+//! at start-up); the hand-written minimum (global propagator extract,
+//! `info_span!`, `set_parent`, `Instrument`); this crate's
+//! `TraceContextLayer`; axum-tracing-opentelemetry.
+//!
+//! `cargo bench --features axum --bench request_path`
+
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[path = "support/axum_app.rs"]
+mod axum_app;
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+fn request() -> http::Request<axum::body::Body> {
+    axum_app::request(fixtures::TP, fixtures::TS5, None)
+}
+
+fn request_path(c: &mut Criterion) {
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(axum_app::NoopExporter)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let apps = axum_app::request_path_apps();
+    for (_, app) in &apps {
+        let res = rt.block_on(app.clone().oneshot(request())).unwrap();
+        assert!(res.status().is_success());
+    }
+    let mut group = c.benchmark_group("request path, traceparent + 5-member tracestate");
+    for (name, app) in &apps {
+        group.bench_function(*name, |b| {
+            b.iter(|| rt.block_on(app.clone().oneshot(request())).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, request_path);
+criterion_main!(benches);
