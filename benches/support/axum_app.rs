@@ -104,7 +104,9 @@ where
 }
 
 /// The floor any tracing-based layer pays: an `info_span!` whose parent is
-/// a remote context extracted once, at start-up; nothing read from the
+/// a remote context extracted once, at start-up, from the same
+/// `traceparent` + 5-member `tracestate` the requests carry (the SDK copies
+/// the parent's `TraceState` into every child); nothing read from the
 /// request, nothing written to the response.
 pub(crate) fn floor_span(_: &Request<axum::body::Body>) -> tracing::Span {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -116,9 +118,15 @@ pub(crate) fn floor_span(_: &Request<axum::body::Body>) -> tracing::Span {
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             ),
         );
-        opentelemetry::global::get_text_map_propagator(|p| {
-            p.extract(&opentelemetry_http::HeaderExtractor(&headers))
-        })
+        headers.insert(
+            "tracestate",
+            http::HeaderValue::from_static(
+                "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendor@tenant=abc123,foo=bar,dd=s:1;o:rum",
+            ),
+        );
+        use opentelemetry::propagation::TextMapPropagator;
+        opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .extract(&opentelemetry_http::HeaderExtractor(&headers))
     });
     let span = tracing::info_span!("request");
     let _ = span.set_parent(PARENT.clone());

@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let Some(url) = lines.next() else { return };
     let rules: Vec<(u8, &str)> = lines
         .filter_map(|l| Some((*l.as_bytes().first()?, l.get(1..)?)))
+        // Long random regexes spend the run compiling DFAs.
+        .filter(|(kind, rule)| kind % 9 < 7 || rule.len() <= 24)
         .take(8)
         .collect();
     let Ok(uri) = url.parse::<http::Uri>() else {
