@@ -13,10 +13,7 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[path = "support/axum_app.rs"]
 mod axum_app;
@@ -28,12 +25,7 @@ fn request() -> http::Request<axum::body::Body> {
 }
 
 fn request_path(c: &mut Criterion) {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(axum_app::NoopExporter)
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let _provider = axum_app::install_global_otel();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -10,15 +10,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[path = "support/axum_app.rs"]
 mod axum_app;
 
-use axum_app::{NoopExporter, router};
+use axum_app::router;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -27,12 +24,7 @@ fn request() -> Request<axum::body::Body> {
 }
 
 fn server(c: &mut Criterion) {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(NoopExporter)
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let _provider = axum_app::install_global_otel();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

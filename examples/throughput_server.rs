@@ -15,10 +15,6 @@
 #[path = "../benches/support/axum_app.rs"]
 mod axum_app;
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::layer::SubscriberExt;
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let variant = args.next().unwrap_or_else(|| "bare".to_owned());
@@ -40,15 +36,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let _provider = (variant != "ours-untraced").then(|| {
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(axum_app::NoopExporter)
-            .build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("throughput")));
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        provider
-    });
+    let _provider = (variant != "ours-untraced").then(axum_app::install_global_otel);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

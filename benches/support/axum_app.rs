@@ -16,6 +16,21 @@ impl SpanExporter for NoopExporter {
     }
 }
 
+/// Installs tracing + tracing-opentelemetry + the SDK (simple processor,
+/// [`NoopExporter`]) as the global subscriber; returns the provider, which
+/// must outlive the measurements.
+pub(crate) fn install_global_otel() -> opentelemetry_sdk::trace::SdkTracerProvider {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(NoopExporter)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    provider
+}
+
 /// A router with one trivial handler at `/api/data`.
 pub(crate) fn router() -> axum::Router {
     axum::Router::new().route("/api/data", axum::routing::get(|| async { "ok" }))
