@@ -303,6 +303,33 @@ async fn client_adds_a_dynamic_sampling_context_when_this_service_heads_it() {
     assert!(!seen[0].contains_key("baggage"), "{:?}", seen[0]);
 }
 
+/// Without an OpenTelemetry layer the service has no span of its own: the
+/// incoming baggage, Sentry's context included, goes on as it came (found in
+/// review: the client replaced it with a fresh context and dropped the rest).
+#[tokio::test]
+async fn without_opentelemetry_the_client_passes_sentry_baggage_on() {
+    let (allowed, allowed_seen) = recorder().await;
+    let (other, _) = recorder().await;
+    let api = api(SentrySupport::new().public_key("ours"), allowed, other).await;
+    let w3c_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let baggage = format!("tenant=acme,sentry-trace_id={w3c_trace},sentry-public_key=theirs");
+    let reply = http_support::send(
+        Method::GET,
+        &format!("http://{api}/api"),
+        &[
+            (
+                "traceparent",
+                &format!("00-{w3c_trace}-00f067aa0ba902b7-01"),
+            ),
+            ("baggage", &baggage),
+        ],
+    )
+    .await;
+    assert!(reply.body.starts_with("PassedThrough"), "{}", reply.body);
+    let seen = allowed_seen.lock().unwrap();
+    assert_eq!(seen[0]["baggage"], baggage.as_str());
+}
+
 /// Asserts that some (or, with `false`, no) Server-Timing entry of `reply`
 /// satisfies `pred`.
 fn assert_timing(reply: &http_support::Reply, expected: bool, pred: impl Fn(&str) -> bool) {

@@ -64,11 +64,11 @@ impl ClientConfig {
             _ => Span::none(),
         };
         if allowed {
-            let cx = outgoing_context(&span);
+            let (cx, own) = outgoing_context(&span);
             let headers = req.headers_mut();
             inject(&cx, headers);
             if self.baggage {
-                if let Some(value) = self.baggage_value(&cx) {
+                if let Some(value) = self.baggage_value(&cx, own) {
                     headers.insert(BAGGAGE, value);
                 }
             }
@@ -98,28 +98,34 @@ impl ClientConfig {
 
     /// The `baggage` to send: the context's, with (feature `sentry`, Sentry
     /// on) a dynamic sampling context when none describes this trace yet.
-    fn baggage_value(&self, cx: &Context) -> Option<HeaderValue> {
+    fn baggage_value(&self, cx: &Context, own: bool) -> Option<HeaderValue> {
         #[cfg(feature = "sentry")]
         if let Some(support) = &self.sentry {
-            return support.baggage(cx, cx.baggage(), false, true);
+            // A fresh dynamic sampling context only from a span of this
+            // service; a context passed through (no OpenTelemetry layer)
+            // goes on as it came.
+            return support.baggage(cx, crate::propagation::context_baggage(cx), false, own);
         }
+        #[cfg(not(feature = "sentry"))]
+        let _ = own;
         baggage_value(cx)
     }
 }
 
-/// The context to send: the client span's; without an OpenTelemetry layer,
-/// the current span's or, failing that, the current OpenTelemetry context
+/// The context to send, and whether it is a span of this service: the
+/// client span's; without an OpenTelemetry layer, the current span's or,
+/// failing that, the current OpenTelemetry context
 /// (which the server layer sets to the incoming one), passed on unchanged.
-fn outgoing_context(span: &Span) -> Context {
+fn outgoing_context(span: &Span) -> (Context, bool) {
     let own = span.context();
     if own.span().span_context().is_valid() {
-        return own;
+        return (own, true);
     }
     let current = Span::current().context();
     if current.span().span_context().is_valid() {
-        return current;
+        return (current, true);
     }
-    Context::current()
+    (Context::current(), false)
 }
 
 fn strip(headers: &mut HeaderMap) {

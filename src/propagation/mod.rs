@@ -686,6 +686,17 @@ impl BaggageView<'_> {
 /// as received when the context's `Baggage` is still the one converted
 /// from it (an identity check), or none was set on a context whose incoming
 /// baggage was kept unconverted; else [`encode_baggage`].
+/// The baggage of `cx`: its OpenTelemetry `Baggage`, or, when the server
+/// layer kept the incoming baggage as received (tracing off) and nothing
+/// replaced it, that baggage converted on first use.
+pub(crate) fn context_baggage(cx: &Context) -> &Baggage {
+    let wire = cx.get::<WireContext>();
+    match wire.and_then(|w| w.baggage.as_ref()?.unattached()) {
+        Some(baggage) if std::ptr::eq(cx.baggage(), Context::new().baggage()) => baggage,
+        _ => cx.baggage(),
+    }
+}
+
 pub(crate) fn baggage_value(cx: &Context) -> Option<HeaderValue> {
     if let Some(wire) = cx.get::<WireContext>().and_then(|w| w.baggage.as_ref()) {
         if wire.is_unchanged(cx) {

@@ -143,13 +143,7 @@ impl RequestTrace {
     /// ```
     #[must_use]
     pub fn baggage(&self) -> &Baggage {
-        // With tracing off the incoming baggage is kept as received and
-        // converted here, on first use.
-        let wire = self.cx.get::<crate::propagation::WireContext>();
-        match wire.and_then(|w| w.baggage.as_ref()?.unattached()) {
-            Some(baggage) if std::ptr::eq(self.cx.baggage(), Context::new().baggage()) => baggage,
-            _ => self.cx.baggage(),
-        }
+        crate::propagation::context_baggage(&self.cx)
     }
 
     /// `sentry-trace` of the server span (feature `sentry`): trace id, server

@@ -594,3 +594,53 @@ fn text_rules_on_long_urls() {
     let url = format!("https://api.example.com/{}z", "y".repeat(999));
     assert!(!exact.matches_uri(&url.parse().unwrap()));
 }
+
+/// Found in review: authorities the `http` crate splits differently (hyper
+/// connects to `evil.test:443` and to port 8080) must never be judged by
+/// another host or port.
+#[test]
+fn authorities_split_as_the_request_is_sent() {
+    let allow = Allowlist::builder()
+        .host_suffix(".svc.cluster.local")
+        .origin("http://[::1]")
+        .url_prefix("http://[::1]/")
+        .exact_url("http://[::1]/")
+        .substring("svc.cluster.local/")
+        .build()
+        .unwrap();
+    for url in [
+        "https://evil.test:1[x].svc.cluster.local:443/",
+        "http://[::1]x:8080/",
+        "http://[::1]:80x/",
+        "http://orders.svc.cluster.local:+80/",
+    ] {
+        if let Ok(uri) = url.parse::<http::Uri>() {
+            assert!(!allow.matches_uri(&uri), "{url}");
+        }
+    }
+    // What the `http` crate reads, this reads.
+    for url in [
+        "http://orders.svc.cluster.local/",
+        "http://orders.svc.cluster.local:8080/",
+        "http://u:p@orders.svc.cluster.local:/",
+        "http://[::1]/",
+        "http://[::1]:80/",
+    ] {
+        let uri: http::Uri = url.parse().unwrap();
+        assert!(allow.matches_uri(&uri), "{url}");
+        let parts = UrlParts::from_uri(&uri).unwrap();
+        assert_eq!(parts.host(), uri.host().unwrap(), "{url}");
+        assert_eq!(parts.port(), uri.port_u16(), "{url}");
+    }
+    #[cfg(feature = "regex")]
+    {
+        let allow = Allowlist::builder()
+            .regex_search(r"^https://[^/]*\.svc\.cluster\.local/")
+            .build()
+            .unwrap();
+        let uri: http::Uri = "https://evil.test:1[x].svc.cluster.local:443/"
+            .parse()
+            .unwrap();
+        assert!(!allow.matches_uri(&uri));
+    }
+}

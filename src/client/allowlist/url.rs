@@ -54,26 +54,37 @@ impl<'a> UrlParts<'a> {
     /// scheme or host (which no allowlist rule matches).
     #[must_use]
     pub fn from_uri(uri: &'a Uri) -> Option<Self> {
-        // One pass over the authority instead of `Uri::host` + `Uri::port_u16`,
-        // which each parse it again.
-        // Short strings: plain byte loops beat the generic `str` searchers.
+        // Host and port split as the `http` crate splits them (what hyper
+        // connects to): after the last `@`, a bracketed IPv6 literal or
+        // everything up to the first `:`; then nothing, or `:` and a decimal
+        // port. Any other authority (`evil.test:1[x].svc.local:443`,
+        // `[::1]x:8080`) gives `None`: the allowlist must never judge a
+        // host other than the one the request goes to.
         let authority = uri.authority()?.as_str();
-        let bytes = authority.as_bytes();
-        let host_port = match bytes.iter().rposition(|&b| b == b'@') {
+        let host_port = match authority.rfind('@') {
             Some(at) => authority.get(at + 1..)?,
             None => authority,
         };
-        let hp = host_port.as_bytes();
-        let split = if hp.first() == Some(&b'[') {
-            hp.iter().position(|&b| b == b']')? + 1
+        let split = if host_port.starts_with('[') {
+            host_port.find(']')? + 1
         } else {
-            hp.iter().rposition(|&b| b == b':').unwrap_or(hp.len())
+            host_port.find(':').unwrap_or(host_port.len())
         };
-        let (host, port) = (host_port.get(..split)?, host_port.get(split..)?);
-        let port = match port.strip_prefix(':') {
-            Some(digits) if !digits.is_empty() => Some(digits.parse().ok()?),
-            _ => None,
+        let (host, rest) = (host_port.get(..split)?, host_port.get(split..)?);
+        let port = match rest {
+            "" => None,
+            ":" => None,
+            rest => {
+                let digits = rest.strip_prefix(':')?;
+                if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some(digits.parse().ok()?)
+            }
         };
+        if host.is_empty() {
+            return None;
+        }
         Some(Self {
             scheme: uri.scheme_str()?,
             host,
