@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
-#[cfg(feature = "sentry")]
-use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing::field::Empty;

@@ -1,7 +1,7 @@
 //! The per-request value handlers read from the request extensions.
 
 use opentelemetry::Context;
-use opentelemetry::baggage::{Baggage, BaggageExt};
+use opentelemetry::baggage::Baggage;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
 use crate::error::TraceParentError;
