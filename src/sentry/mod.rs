@@ -48,10 +48,14 @@ pub enum SentryPrecedence {
     SentryTraceFirst,
 }
 
-/// Sentry interop for the server layer (feature `sentry`), turned on with
-/// [`TraceContextLayer::sentry`](crate::server::TraceContextLayer::sentry).
+/// Sentry interop (feature `sentry`), turned on with
+/// [`TraceContextLayer::sentry`](crate::server::TraceContextLayer::sentry) and
+/// [`PropagateLayer::sentry`](crate::client::PropagateLayer::sentry); give
+/// both the same value.
 ///
-/// With it the layer continues a trace from `sentry-trace` when there is no
+/// The client layer then sends `sentry-trace` next to `traceparent`, and a
+/// dynamic sampling context in `baggage` when this service heads it (the
+/// one the server layer hands the browser). With it the server layer continues a trace from `sentry-trace` when there is no
 /// valid `traceparent` (or first, per [`SentryPrecedence`]), adds
 /// `baggage, sentry-trace` to preflight `Access-Control-Allow-Headers`,
 /// writes `server-timing` entries `sentry-trace` and `baggage` (the entries
