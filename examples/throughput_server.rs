@@ -3,8 +3,9 @@
 //! on one current-thread runtime.
 //!
 //! `cargo run --release --features axum --example throughput_server -- <variant> <port>`
-//! with variant `bare`, `ours`, `ours-untraced` (no tracing subscriber at
-//! all), `floor`, `hand-written` or `ato` (axum-tracing-opentelemetry).
+//! with variant `bare`, `empty-layer` (a tower layer that does nothing),
+//! `ours`, `ours-untraced` (no tracing subscriber at all), `floor`,
+//! `hand-written` or `ato` (axum-tracing-opentelemetry).
 //! Tracing variants use tracing-opentelemetry with the SDK (simple
 //! processor, an exporter that drops spans), as the benches do.
 //!
@@ -24,9 +25,11 @@ fn main() {
         _ => None,
     };
     let port: u16 = next.and_then(|p| p.parse().ok()).unwrap_or(3900);
-    let [bare, floor, hand_written, ours, ato] = axum_app::request_path_apps().map(|(_, app)| app);
+    let [bare, empty, floor, hand_written, ours, ato] =
+        axum_app::request_path_apps().map(|(_, app)| app);
     let app = match variant.as_str() {
         "bare" => bare,
+        "empty-layer" => empty,
         "floor" => floor,
         "hand-written" => hand_written,
         "ours" | "ours-untraced" => ours,

@@ -166,13 +166,17 @@ pub(crate) fn hand_written_span(req: &Request<axum::body::Body>) -> tracing::Spa
     span
 }
 
-/// The five variants of the request-path comparison, with the W3C
-/// propagator set globally: bare, floor, hand-written, this crate's layer,
-/// axum-tracing-opentelemetry.
-pub(crate) fn request_path_apps() -> [(&'static str, axum::Router); 5] {
+/// The variants of the request-path comparison, with the W3C propagator
+/// set globally: bare, an empty layer, floor, hand-written, this crate's
+/// layer, axum-tracing-opentelemetry.
+pub(crate) fn request_path_apps() -> [(&'static str, axum::Router); 6] {
     let [bare, ours, theirs] = apps();
     [
         ("no trace layer", bare),
+        (
+            "an empty tower layer (what axum adds per layer)",
+            router().layer(tower::layer::util::Identity::new()),
+        ),
         (
             "floor: info_span! + set_parent to a fixed context",
             router().layer(SpanLayer(floor_span)),
