@@ -17,7 +17,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_trace_context::client::{PropagateLayer, PropagateMiddleware};
 use tower_trace_context::server::{RequestTrace, TraceContextLayer};
 use tower_trace_context::{TraceParent, client::Allowlist};
@@ -381,4 +381,91 @@ async fn without_opentelemetry_the_incoming_context_passes_through() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0]["traceparent"], TP);
     assert_eq!(seen[0]["tracestate"], TS);
+}
+
+/// A path-only URI (what a tonic `Channel` passes its layers) cannot be
+/// judged by any allowlist rule: nothing is sent, hand-set trace headers
+/// are stripped, and the layer says so once with a `WARN`, instead of a
+/// `DEBUG` "not in the allowlist" that would send users looking at their
+/// rules.
+#[tokio::test]
+async fn path_only_uris_are_said_once_and_get_no_trace_headers() {
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    type Events = Arc<Mutex<Vec<(tracing::Level, String)>>>;
+    struct Record(Events);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            if event.metadata().target() == "tower_trace_context" {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((*event.metadata().level(), message.0));
+            }
+        }
+    }
+    let events = Events::default();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(Record(events.clone())),
+    );
+    let inner = tower::service_fn(|req: http::Request<()>| async move {
+        Ok::<_, std::io::Error>(http::Response::new(
+            LEAKY.iter().any(|name| req.headers().contains_key(*name)),
+        ))
+    });
+    let mut svc = PropagateLayer::new(Allowlist::all()).layer(inner);
+    for _ in 0..3 {
+        let req = http::Request::post("/grpc.health.v1.Health/Check")
+            .header("traceparent", TP)
+            .body(())
+            .unwrap();
+        let leaked = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(req)
+            .await
+            .unwrap()
+            .into_body();
+        assert!(!leaked, "trace headers reached a path-only request");
+    }
+    let events = events.lock().unwrap();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, _)| *level == tracing::Level::WARN)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert!(warnings[0].1.contains("path-only"), "{}", warnings[0].1);
+    assert!(
+        !events
+            .iter()
+            .any(|(_, m)| m.contains("not in the allowlist")),
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(level, m)| *level == tracing::Level::DEBUG && m.contains("no scheme and host"))
+            .count(),
+        3
+    );
 }

@@ -13,7 +13,9 @@
 //! get no trace headers: `traceparent`,
 //! `tracestate`, `baggage` and `sentry-trace` set by hand are removed too
 //! (turn that off with [`PropagateLayer::strip_manual_headers`]), and a
-//! `DEBUG` event says why nothing was injected.
+//! `DEBUG` event says why nothing was injected. A request whose URI has no
+//! scheme and host (path-only, as a tonic `Channel` passes its layers) can
+//! match no rule; the layer logs one `WARN` per process when it sees one.
 //!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for
 //! example the incoming one the server layer made current) is passed on

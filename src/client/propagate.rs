@@ -2,6 +2,7 @@
 //! reqwest-middleware middleware.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
@@ -42,6 +43,7 @@ impl ClientConfig {
     /// Opens the client span (or none), and injects or strips trace headers.
     pub(crate) fn prepare<R: OutgoingRequest + ?Sized>(&self, req: &mut R) -> Span {
         let url = req.url();
+        let judged = url.is_some();
         let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
         let span = match (self.client_span, url) {
             (true, Some(url)) => {
@@ -85,11 +87,21 @@ impl ClientConfig {
             if self.strip {
                 strip(req.headers_mut());
             }
-            tracing::debug!(
-                target: "tower_trace_context",
-                parent: &span,
-                "trace context not propagated: URL not in the allowlist"
-            );
+            match judged {
+                true => tracing::debug!(
+                    target: "tower_trace_context",
+                    parent: &span,
+                    "trace context not propagated: URL not in the allowlist"
+                ),
+                false => {
+                    warn_unjudged_uri();
+                    tracing::debug!(
+                        target: "tower_trace_context",
+                        "trace context not propagated: the request URI has no scheme and host \
+                         (or an authority the allowlist refuses), so no allowlist rule can match it"
+                    );
+                }
+            }
         }
         span
     }
@@ -124,6 +136,22 @@ fn outgoing_context(span: &Span) -> (Context, bool) {
         return (current, true);
     }
     (Context::current(), false)
+}
+
+/// Logs, once per process, that requests reach the client layer with URIs
+/// no allowlist rule can match: a silent "not propagated" would look like a
+/// configuration mistake elsewhere.
+fn warn_unjudged_uri() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            "the client layer got a request whose URI has no scheme and host (a path-only URI, \
+             as a tonic Channel passes on) or an authority the allowlist refuses; no trace \
+             context is sent with such requests; put the layer where requests carry absolute \
+             URIs (logged once)"
+        );
+    }
 }
 
 fn strip(headers: &mut HeaderMap) {
