@@ -30,6 +30,9 @@ pub(crate) struct Config {
     pub(crate) random_trace_ids: bool,
     pub(crate) trace_preflights: bool,
     pub(crate) trace_cacheable_responses: bool,
+    /// Browser headers (`server-timing`, CORS, `Timing-Allow-Origin`) on
+    /// plain gRPC responses.
+    pub(crate) grpc_browser_headers: bool,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<Arc<SentrySupport>>,
 }
@@ -57,6 +60,7 @@ impl Default for Config {
             random_trace_ids: false,
             trace_preflights: false,
             trace_cacheable_responses: false,
+            grpc_browser_headers: false,
             #[cfg(feature = "sentry")]
             sentry: None,
         }
@@ -79,7 +83,8 @@ impl fmt::Debug for Config {
             .field("baggage", &self.baggage)
             .field("random_trace_ids", &self.random_trace_ids)
             .field("trace_preflights", &self.trace_preflights)
-            .field("trace_cacheable_responses", &self.trace_cacheable_responses);
+            .field("trace_cacheable_responses", &self.trace_cacheable_responses)
+            .field("grpc_browser_headers", &self.grpc_browser_headers);
         #[cfg(feature = "sentry")]
         f.field("sentry", &self.sentry);
         f.finish()

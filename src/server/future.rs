@@ -15,6 +15,7 @@ use tracing::Span;
 
 use crate::server::Config;
 use crate::server::TimingAllowOrigin;
+use crate::server::grpc;
 use crate::server::response_headers::{
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
 };
@@ -209,6 +210,34 @@ where
                         if status.is_server_error() {
                             this.span.record("error.type", status.as_str());
                             this.span.record("otel.status_code", "ERROR");
+                        }
+                    }
+                }
+                // gRPC: a trailers-only response's status (one sent in the
+                // body's trailers ends after this span; not seen).
+                if let Some(code) = grpc::status_in_headers(response.headers()) {
+                    let error = grpc::is_server_error(code);
+                    match this.otel {
+                        Some(otel) => {
+                            let span = otel.span();
+                            span.set_attribute(KeyValue::new(
+                                "rpc.grpc.status_code",
+                                i64::from(code),
+                            ));
+                            if error {
+                                span.set_attribute(KeyValue::new(
+                                    "error.type",
+                                    grpc::code_name(code),
+                                ));
+                                span.set_status(Status::error(""));
+                            }
+                        }
+                        None => {
+                            this.span.record("rpc.grpc.status_code", code);
+                            if error {
+                                this.span.record("error.type", grpc::code_name(code));
+                                this.span.record("otel.status_code", "ERROR");
+                            }
                         }
                     }
                 }

@@ -312,6 +312,32 @@ impl<M> TraceContextLayer<M> {
         self
     }
 
+    /// Whether plain gRPC responses (`content-type: application/grpc*`, not
+    /// grpc-web) get the browser headers: `server-timing`,
+    /// `Access-Control-Expose-Headers` and `Timing-Allow-Origin`. Default
+    /// off: a gRPC client is no browser. grpc-web responses always get them.
+    /// A second call replaces the first.
+    ///
+    /// gRPC requests get a span named `{package.Service}/{Method}` with the
+    /// OpenTelemetry RPC conventions for gRPC (`rpc.system = "grpc"`,
+    /// `rpc.service`, `rpc.method`, and `rpc.grpc.status_code` from a
+    /// trailers-only response's `grpc-status`; UNKNOWN, DEADLINE_EXCEEDED,
+    /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS mark the server
+    /// span as an error, with the code's name as `error.type`). A status sent
+    /// in the body's trailers is not seen yet: the span ends with the
+    /// response head.
+    ///
+    /// ```
+    /// # use tower_trace_context::server::TraceContextLayer;
+    /// let layer = TraceContextLayer::new().grpc_browser_headers(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn grpc_browser_headers(mut self, enabled: bool) -> Self {
+        self.config_mut().grpc_browser_headers = enabled;
+        self
+    }
+
     /// Whether responses a shared cache may store still get the trace
     /// entries in `server-timing` (`traceparent`, and Sentry's `sentry-trace`
     /// and `baggage`). Default off: behind a CDN or proxy, every later visitor

@@ -194,6 +194,11 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         if !tracing::level_enabled!(tracing::Level::INFO) {
             return Span::none();
         }
+        if crate::server::grpc::Grpc::of(request.headers()).is_some() {
+            if let Some(span) = grpc_span(request) {
+                return span;
+            }
+        }
         // Every field is given at creation: a later `record` costs a second
         // trip through the subscriber.
         let original = request.method().as_str();
@@ -251,6 +256,32 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
             error.type = Empty,
         )
     }
+}
+
+/// The span of a gRPC call (`/{package.Service}/{Method}`), by the
+/// OpenTelemetry RPC conventions for gRPC; `None` for another path.
+fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
+    let (service, method) = crate::server::grpc::service_and_method(request.uri().path())?;
+    let (server_address, server_port) = server_address(request);
+    let peer = PeerAddr::socket_of(request.extensions());
+    Some(tracing::info_span!(
+        "gRPC request",
+        otel.kind = "server",
+        otel.name = request.uri().path().get(1..).unwrap_or_default(),
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        server.address = server_address,
+        server.port = server_port,
+        network.protocol.version = protocol_version(request.version()),
+        client.address = peer.map(|p| tracing::field::display(p.ip())),
+        network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
+        network.peer.port = peer.map(|p| p.port()),
+        rpc.grpc.status_code = Empty,
+        http.response.status_code = Empty,
+        otel.status_code = Empty,
+        error.type = Empty,
+    ))
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@
 mod cache;
 mod config;
 mod future;
+mod grpc;
 mod info;
 mod layer;
 mod make_span;

@@ -176,20 +176,24 @@ where
             #[cfg(feature = "sentry")]
             sentry: config.sentry.clone(),
         };
-        let traceparent = match config.server_timing.is_empty() || !server_span {
+        // A gRPC client is no browser: no browser headers, unless asked.
+        let browser = config.grpc_browser_headers
+            || crate::server::grpc::Grpc::of(req.headers())
+                != Some(crate::server::grpc::Grpc::Plain);
+        let traceparent = match config.server_timing.is_empty() || !server_span || !browser {
             true => None,
             false => trace.traceparent(),
         };
         #[cfg(feature = "sentry")]
         let sentry_timing = match &config.sentry {
-            Some(support) if support.server_timing => sentry_server_timing(&trace),
+            Some(support) if support.server_timing && browser => sentry_server_timing(&trace),
             _ => Vec::new(),
         };
         let state = ResponseState {
             #[cfg(feature = "sentry")]
             sentry_timing,
             config: self.config.clone(),
-            origin: req.headers().get(ORIGIN).cloned(),
+            origin: req.headers().get(ORIGIN).filter(|_| browser).cloned(),
             preflight,
             trace_headers: true,
             cache: match config.trace_cacheable_responses {
@@ -197,7 +201,7 @@ where
                 false => CacheRequest::of(req.method(), req.headers()),
             },
             traceparent,
-            start,
+            start: start.filter(|_| browser),
         };
         req.extensions_mut().insert(trace);
 

@@ -1,0 +1,117 @@
+//! gRPC requests through the server layer (OpenTelemetry RPC semantic
+//! conventions for gRPC): the span is named `{package.Service}/{Method}` and
+//! carries `rpc.system = "grpc"`, `rpc.service`, `rpc.method` and
+//! `rpc.grpc.status_code`; a trailers-only response's `grpc-status` sets
+//! the status.
+
+use http::HeaderMap;
+use http::header::CONTENT_TYPE;
+
+/// What kind of gRPC a request is, from its `content-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grpc {
+    /// `application/grpc`, `application/grpc+proto`, ...: a gRPC client,
+    /// no browser.
+    Plain,
+    /// `application/grpc-web`, `application/grpc-web-text`, ...: a browser
+    /// through grpc-web.
+    Web,
+}
+
+impl Grpc {
+    /// The kind of `headers`' `content-type`, if gRPC.
+    pub(crate) fn of(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(CONTENT_TYPE)?.as_bytes();
+        let rest = strip_prefix_ignore_case(value, b"application/grpc")?;
+        match rest.first() {
+            None | Some(b'+' | b';') => Some(Self::Plain),
+            Some(b'-') if strip_prefix_ignore_case(rest, b"-web").is_some() => Some(Self::Web),
+            _ => None,
+        }
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(value: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let (head, rest) = value.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(rest)
+}
+
+/// `(service, method)` of a gRPC path `/{package.Service}/{Method}`.
+pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
+}
+
+/// `grpc-status` of a trailers-only response (in the response headers).
+pub(crate) fn status_in_headers(headers: &HeaderMap) -> Option<u16> {
+    std::str::from_utf8(headers.get("grpc-status")?.as_bytes())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The name of a gRPC status code, as `error.type`.
+pub(crate) fn code_name(code: u16) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "_OTHER",
+    }
+}
+
+/// Whether `code` makes a server span an error: UNKNOWN,
+/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS
+/// (the conventions leave the others, the caller's mistakes, unset).
+pub(crate) fn is_server_error(code: u16) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_paths_and_codes() {
+        let kind = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, ct.parse().unwrap());
+            Grpc::of(&h)
+        };
+        assert_eq!(kind("application/grpc"), Some(Grpc::Plain));
+        assert_eq!(kind("application/grpc+proto"), Some(Grpc::Plain));
+        assert_eq!(kind("Application/GRPC; charset=utf-8"), Some(Grpc::Plain));
+        assert_eq!(kind("application/grpc-web"), Some(Grpc::Web));
+        assert_eq!(kind("application/grpc-web-text+proto"), Some(Grpc::Web));
+        assert_eq!(kind("application/grpcx"), None);
+        assert_eq!(kind("application/json"), None);
+        assert_eq!(
+            service_and_method("/grpc.health.v1.Health/Check"),
+            Some(("grpc.health.v1.Health", "Check"))
+        );
+        for bad in ["/", "/a", "/a/", "//b", "/a/b/c", "a/b"] {
+            assert_eq!(service_and_method(bad), None, "{bad}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("grpc-status", " 13 ".parse().unwrap());
+        assert_eq!(status_in_headers(&h), Some(13));
+        assert!(is_server_error(13) && !is_server_error(5) && !is_server_error(0));
+        assert_eq!(code_name(5), "NOT_FOUND");
+    }
+}
