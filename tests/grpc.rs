@@ -110,3 +110,94 @@ async fn grpc_spans_status_and_no_browser_headers() {
         reply.headers
     );
 }
+
+/// A server stream: one message, then 300 ms of work, then `grpc-status:
+/// 13` in the trailers. The span covers the whole stream, the work done
+/// while streaming is its child, and the trailers' status is recorded.
+struct SlowStream {
+    step: u8,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for SlowStream {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        match self.step {
+            0 => {
+                self.step = 1;
+                Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                    b"\0\0\0\0\0",
+                )))))
+            }
+            1 => {
+                if self.sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.step = 2;
+                // Work done while the body streams.
+                tracing::info_span!("inside the stream").in_scope(|| {});
+                let mut trailers = http::HeaderMap::new();
+                trailers.insert("grpc-status", "13".parse().unwrap());
+                trailers.insert("grpc-message", "boom".parse().unwrap());
+                Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+            }
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_stream_is_covered_until_its_trailers() {
+    let otel = otel::install();
+    let stream = || async {
+        let body = SlowStream {
+            step: 0,
+            sleep: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(300))),
+        };
+        http::Response::builder()
+            .header("content-type", "application/grpc")
+            .body(axum::body::Body::new(body))
+            .unwrap()
+    };
+    let app = Router::new()
+        .route("/pkg.Feed/Watch", post(stream))
+        .layer(TraceContextLayer::new());
+    let addr = http_support::serve(app).await;
+    let reply = http_support::send(
+        Method::POST,
+        &format!("http://{addr}/pkg.Feed/Watch"),
+        &[("content-type", "application/grpc"), ("traceparent", TP)],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let spans = otel.spans(2).await;
+    let server = spans.iter().find(|s| s.name == "pkg.Feed/Watch").unwrap();
+    let inside = spans
+        .iter()
+        .find(|s| s.name == "inside the stream")
+        .unwrap();
+    assert_eq!(inside.parent_span_id, server.span_context.span_id());
+    assert_eq!(inside.span_context.trace_id(), otel::trace_id(TRACE));
+    let lasted = server.end_time.duration_since(server.start_time).unwrap();
+    assert!(
+        lasted >= std::time::Duration::from_millis(300),
+        "{lasted:?}"
+    );
+    assert!(
+        matches!(server.status, Status::Error { .. }),
+        "{:?}",
+        server.status
+    );
+    assert!(
+        server
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "rpc.grpc.status_code" && kv.value == Value::I64(13))
+    );
+}

@@ -719,7 +719,7 @@ async fn trust_by_peer_network() {
             .unwrap();
         req.extensions_mut().insert(PeerAddr(peer.parse().unwrap()));
         let res = svc.clone().oneshot(req).await.unwrap();
-        assert_eq!(res.into_body(), decision, "{peer}");
+        assert_eq!(res.into_body().into_inner(), decision, "{peer}");
     }
 }
 

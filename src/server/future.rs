@@ -14,6 +14,7 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 
 use crate::server::Config;
+use crate::server::ResponseBody;
 use crate::server::TimingAllowOrigin;
 use crate::server::grpc;
 use crate::server::response_headers::{
@@ -131,8 +132,9 @@ fn cors_allows(headers: &HeaderMap, origin: &HeaderValue) -> bool {
 
 pin_project! {
     /// Response future of [`TraceContext`](crate::server::TraceContext): runs
-    /// the inner future inside the server span, then records the status and
-    /// adds the trace response headers.
+    /// the inner future inside the server span, then records the status,
+    /// adds the trace response headers and hands the span to the
+    /// [`ResponseBody`].
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -177,15 +179,17 @@ impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _enter = this.span.enter();
-        // Without an OpenTelemetry layer, the incoming context is made
-        // current so outgoing calls pass it through unchanged.
-        let _attached = this.attach.clone().map(Context::attach);
-        let result = ready!(this.inner.poll(cx));
+        let result = {
+            let _enter = this.span.enter();
+            // Without an OpenTelemetry layer, the incoming context is made
+            // current so outgoing calls pass it through unchanged.
+            let _attached = this.attach.clone().map(Context::attach);
+            ready!(this.inner.poll(cx))
+        };
         match result {
             Ok(mut response) => {
                 let status = response.status();
@@ -214,37 +218,18 @@ where
                     }
                 }
                 // gRPC: a trailers-only response's status (one sent in the
-                // body's trailers ends after this span; not seen).
-                if let Some(code) = grpc::status_in_headers(response.headers()) {
-                    let error = grpc::is_server_error(code);
-                    match this.otel {
-                        Some(otel) => {
-                            let span = otel.span();
-                            span.set_attribute(KeyValue::new(
-                                "rpc.grpc.status_code",
-                                i64::from(code),
-                            ));
-                            if error {
-                                span.set_attribute(KeyValue::new(
-                                    "error.type",
-                                    grpc::code_name(code),
-                                ));
-                                span.set_status(Status::error(""));
-                            }
-                        }
-                        None => {
-                            this.span.record("rpc.grpc.status_code", code);
-                            if error {
-                                this.span.record("error.type", grpc::code_name(code));
-                                this.span.record("otel.status_code", "ERROR");
-                            }
-                        }
-                    }
-                }
+                // body's trailers is recorded by `ResponseBody`).
+                grpc::record_status(response.headers(), this.span, this.otel.as_ref());
                 if let Some(state) = this.state.take() {
                     state.apply(status, response.headers_mut());
                 }
-                Poll::Ready(Ok(response))
+                // The span lives on with the body: it ends when the body
+                // ends, fails or is dropped.
+                let span = std::mem::replace(this.span, Span::none());
+                let (attach, otel) = (this.attach.take(), this.otel.take());
+                Poll::Ready(Ok(
+                    response.map(|body| ResponseBody::new(body, span, attach, otel))
+                ))
             }
             Err(err) => {
                 // `error.type`: the inner service's error type.

@@ -6,6 +6,9 @@
 
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use tracing::Span;
 
 /// What kind of gRPC a request is, from its `content-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +84,34 @@ pub(crate) fn code_name(code: u16) -> &'static str {
 /// (the conventions leave the others, the caller's mistakes, unset).
 pub(crate) fn is_server_error(code: u16) -> bool {
     matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
+/// Records a `grpc-status` found in `headers` (a trailers-only response's
+/// head, or the body's trailers) on the server span: `rpc.grpc.status_code`,
+/// and for server-error codes `error.type` and the error status. On the
+/// OpenTelemetry span directly when there is one (`otel`).
+pub(crate) fn record_status(headers: &HeaderMap, span: &Span, otel: Option<&Context>) {
+    let Some(code) = status_in_headers(headers) else {
+        return;
+    };
+    let error = is_server_error(code);
+    match otel {
+        Some(otel) => {
+            let span = otel.span();
+            span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+            if error {
+                span.set_attribute(KeyValue::new("error.type", code_name(code)));
+                span.set_status(Status::error(""));
+            }
+        }
+        None => {
+            span.record("rpc.grpc.status_code", code);
+            if error {
+                span.record("error.type", code_name(code));
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

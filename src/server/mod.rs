@@ -37,8 +37,10 @@
 //! Why a trace was not continued is logged as a `DEBUG` event with target
 //! `tower_trace_context` (no header, which rule failed, or the policy).
 //!
-//! The span ends when the response head is ready (streaming bodies are not
-//! covered).
+//! The span ends when the response body ends, fails or is dropped
+//! ([`ResponseBody`]), and is entered while the body is polled: work done
+//! while a response streams (server-sent events, downloads, gRPC streams)
+//! is its child.
 //!
 //! # Without an OpenTelemetry layer
 //!
@@ -87,6 +89,7 @@
 //! # let _ = app;
 //! ```
 
+mod body;
 mod cache;
 mod config;
 mod future;
@@ -100,6 +103,7 @@ mod resolve;
 mod response_headers;
 mod service;
 
+pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use info::{Decision, RequestTrace, Unlinked};
 pub use layer::TraceContextLayer;

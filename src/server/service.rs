@@ -112,7 +112,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     M: MakeSpan<ReqBody>,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<crate::server::ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -339,7 +339,7 @@ mod tests {
             VALIDATIONS.with(|n| n.set(0));
             let res = svc.clone().oneshot(req.body(()).unwrap()).await.unwrap();
             assert_eq!(VALIDATIONS.with(|n| n.get()), 1, "{headers:?}");
-            assert_eq!(res.body()[BAGGAGE], BAGGAGE_VALUE);
+            assert_eq!(res.body().get_ref()[BAGGAGE], BAGGAGE_VALUE);
             #[cfg(feature = "sentry")]
             assert!(
                 res.headers()

@@ -1,0 +1,105 @@
+//! The response body of `TraceContext`: the server span lives until the
+//! body ends.
+
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use http_body::{Body, Frame, SizeHint};
+use opentelemetry::Context;
+use pin_project_lite::pin_project;
+use tracing::Span;
+
+use crate::server::grpc;
+
+pin_project! {
+    /// Response body of [`TraceContext`](crate::server::TraceContext): the
+    /// inner body, with the server span entered (and, without an
+    /// OpenTelemetry layer, the incoming context made current) while it is
+    /// polled, so work done while streaming belongs to the request's span.
+    /// The span ends when the body ends, fails or is dropped; a `grpc-status`
+    /// in the trailers is recorded on it first.
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        span: Span,
+        attach: Option<Context>,
+        otel: Option<Context>,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(crate) fn new(
+        inner: B,
+        span: Span,
+        attach: Option<Context>,
+        otel: Option<Context>,
+    ) -> Self {
+        Self {
+            inner,
+            span,
+            attach,
+            otel,
+        }
+    }
+
+    /// The wrapped body.
+    pub fn get_ref(&self) -> &B {
+        &self.inner
+    }
+
+    /// Unwraps the body (the span ends here).
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let polled = {
+            let _enter = this.span.enter();
+            let _attached = this.attach.clone().map(Context::attach);
+            this.inner.poll_frame(cx)
+        };
+        let end = match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    grpc::record_status(trailers, this.span, this.otel.as_ref());
+                }
+                false
+            }
+            Poll::Ready(Some(Err(_)) | None) => true,
+            Poll::Pending => false,
+        };
+        if end {
+            // The body is done: end the span now, not when the connection
+            // gets round to dropping the body.
+            *this.span = Span::none();
+            *this.attach = None;
+            *this.otel = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
