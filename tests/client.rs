@@ -469,3 +469,63 @@ async fn path_only_uris_are_said_once_and_get_no_trace_headers() {
         3
     );
 }
+
+/// With the channel's target set, a path-only URI is judged as
+/// `scheme://authority/path`: trace context goes to an allowlisted target
+/// and its client span names the full URL; another target gets nothing.
+#[tokio::test]
+async fn path_only_uris_are_judged_against_the_configured_origin() {
+    let otel = otel::install();
+    let allow = Allowlist::builder()
+        .host("orders.internal")
+        .build()
+        .unwrap();
+    let inner = || {
+        tower::service_fn(|req: http::Request<()>| async move {
+            Ok::<_, std::io::Error>(http::Response::new(
+                req.headers()
+                    .get("traceparent")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+            ))
+        })
+    };
+    let call = |layer: PropagateLayer| async move {
+        let mut svc = layer.layer(inner());
+        let req = http::Request::post("/pkg.Orders/Place")
+            .header("traceparent", TP)
+            .body(())
+            .unwrap();
+        svc.ready()
+            .await
+            .unwrap()
+            .call(req)
+            .await
+            .unwrap()
+            .into_body()
+    };
+    let to = |authority: &str| {
+        PropagateLayer::new(allow.clone())
+            .origin(http::uri::Scheme::HTTP, authority.parse().unwrap())
+    };
+
+    let sent = call(to("orders.internal:50051"))
+        .await
+        .expect("traceparent sent");
+    let spans = otel.spans(1).await;
+    let client = &spans[0];
+    assert_eq!(client.span_kind, SpanKind::Client);
+    let tp = TraceParent::parse(sent.as_bytes()).unwrap();
+    assert_eq!(tp.parent_id(), client.span_context.span_id());
+    let url = client
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "url.full")
+        .map(|kv| kv.value.to_string());
+    assert_eq!(
+        url.as_deref(),
+        Some("http://orders.internal:50051/pkg.Orders/Place")
+    );
+
+    // Another target: the hand-set header is stripped, nothing is sent.
+    assert_eq!(call(to("evil.test:443")).await, None);
+}

@@ -72,6 +72,28 @@ impl PropagateLayer {
         self
     }
 
+    /// Where path-only request URIs go: a tonic `Channel` hands its layers
+    /// `/pkg.Service/Method` URIs, which no allowlist rule can judge. With
+    /// the channel's target here, such a request is judged (and its client
+    /// span named) as `scheme://authority/pkg.Service/Method`. Absolute URIs
+    /// are judged as they are. A second call replaces the first.
+    ///
+    /// ```
+    /// use http::uri::Scheme;
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    /// let allow = Allowlist::builder().host("orders.internal").build()?;
+    /// let layer = PropagateLayer::new(allow).origin(Scheme::HTTP, "orders.internal:50051".parse()?);
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn origin(mut self, scheme: http::uri::Scheme, authority: http::uri::Authority) -> Self {
+        let port = authority.port_u16();
+        Arc::make_mut(&mut self.config).origin =
+            Some((scheme.as_str().into(), authority.host().into(), port));
+        self
+    }
+
     /// Whether to forward the W3C baggage of the current OpenTelemetry
     /// context as `baggage` to allowlisted URLs (default on). A `baggage`
     /// set by hand is kept when the context has none.

@@ -15,7 +15,8 @@
 //! (turn that off with [`PropagateLayer::strip_manual_headers`]), and a
 //! `DEBUG` event says why nothing was injected. A request whose URI has no
 //! scheme and host (path-only, as a tonic `Channel` passes its layers) can
-//! match no rule; the layer logs one `WARN` per process when it sees one.
+//! match no rule; the layer logs one `WARN` per process when it sees one,
+//! unless [`PropagateLayer::origin`] names where such requests go.
 //!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for
 //! example the incoming one the server layer made current) is passed on

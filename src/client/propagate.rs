@@ -12,7 +12,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::client::OutgoingRequest;
-use crate::client::allowlist::Allowlist;
+use crate::client::allowlist::{Allowlist, UrlParts};
 use crate::propagation::{baggage_value, inject};
 #[cfg(feature = "sentry")]
 use crate::sentry::{SentrySupport, SentryTrace};
@@ -26,6 +26,8 @@ pub(crate) struct ClientConfig {
     pub(crate) baggage: bool,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<SentrySupport>,
+    /// Scheme, host and port path-only request URIs go to.
+    pub(crate) origin: Option<(Box<str>, Box<str>, Option<u16>)>,
 }
 
 impl ClientConfig {
@@ -37,12 +39,17 @@ impl ClientConfig {
             baggage: true,
             #[cfg(feature = "sentry")]
             sentry: None,
+            origin: None,
         })
     }
 
     /// Opens the client span (or none), and injects or strips trace headers.
     pub(crate) fn prepare<R: OutgoingRequest + ?Sized>(&self, req: &mut R) -> Span {
-        let url = req.url();
+        let url = req.url().or_else(|| {
+            let (scheme, host, port) = self.origin.as_ref()?;
+            let (path, query) = req.path_only()?;
+            Some(UrlParts::new(scheme, host, *port, path, query))
+        });
         let judged = url.is_some();
         let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
         let span = match (self.client_span, url) {
@@ -148,8 +155,8 @@ fn warn_unjudged_uri() {
             target: "tower_trace_context",
             "the client layer got a request whose URI has no scheme and host (a path-only URI, \
              as a tonic Channel passes on) or an authority the allowlist refuses; no trace \
-             context is sent with such requests; put the layer where requests carry absolute \
-             URIs (logged once)"
+             context is sent with such requests; set PropagateLayer::origin to the channel's \
+             target, or put the layer where requests carry absolute URIs (logged once)"
         );
     }
 }

@@ -14,6 +14,13 @@ pub trait OutgoingRequest {
     fn url(&self) -> Option<UrlParts<'_>>;
     /// The headers, mutably.
     fn headers_mut(&mut self) -> &mut HeaderMap;
+    /// Path and query of a path-only URI (`/pkg.Service/Method`, what a
+    /// tonic `Channel` passes its layers), judged against the origin set
+    /// with [`PropagateLayer::origin`](crate::client::PropagateLayer::origin);
+    /// `None` (the default) for an absolute one.
+    fn path_only(&self) -> Option<(&str, Option<&str>)> {
+        None
+    }
 }
 
 impl<B> OutgoingRequest for http::Request<B> {
@@ -25,6 +32,10 @@ impl<B> OutgoingRequest for http::Request<B> {
     }
     fn headers_mut(&mut self) -> &mut HeaderMap {
         self.headers_mut()
+    }
+    fn path_only(&self) -> Option<(&str, Option<&str>)> {
+        let uri = self.uri();
+        (uri.scheme().is_none() && uri.authority().is_none()).then(|| (uri.path(), uri.query()))
     }
 }
 
