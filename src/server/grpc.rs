@@ -55,6 +55,32 @@ pub(crate) fn status_in_headers(headers: &HeaderMap) -> Option<u16> {
         .ok()
 }
 
+/// `grpc-message` as text: the gRPC protocol percent-encodes it (`%XX`);
+/// a `%` not followed by two hex digits is kept as is, invalid UTF-8 is
+/// replaced.
+pub(crate) fn percent_decode(value: &[u8]) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        let escaped = match (b, value.get(i + 1), value.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The name of a gRPC status code, as `error.type`.
 pub(crate) fn code_name(code: u16) -> &'static str {
     match code {
@@ -101,7 +127,10 @@ pub(crate) fn record_status(headers: &HeaderMap, span: &Span, otel: Option<&Cont
             span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
             if error {
                 span.set_attribute(KeyValue::new("error.type", code_name(code)));
-                span.set_status(Status::error(""));
+                let message = headers
+                    .get("grpc-message")
+                    .map(|m| percent_decode(m.as_bytes()));
+                span.set_status(Status::error(message.unwrap_or_default()));
             }
         }
         None => {
@@ -144,5 +173,9 @@ mod tests {
         assert_eq!(status_in_headers(&h), Some(13));
         assert!(is_server_error(13) && !is_server_error(5) && !is_server_error(0));
         assert_eq!(code_name(5), "NOT_FOUND");
+        assert_eq!(percent_decode(b"db%20down%3A%20retry"), "db down: retry");
+        assert_eq!(percent_decode(b"caf%C3%A9 100%"), "caf\u{e9} 100%");
+        assert_eq!(percent_decode(b"%zz%4"), "%zz%4");
+        assert_eq!(percent_decode(b"%FF"), "\u{fffd}");
     }
 }

@@ -323,9 +323,10 @@ impl<M> TraceContextLayer<M> {
     /// `rpc.service`, `rpc.method`, and `rpc.grpc.status_code` from a
     /// trailers-only response's `grpc-status`; UNKNOWN, DEADLINE_EXCEEDED,
     /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS mark the server
-    /// span as an error, with the code's name as `error.type`). A status sent
-    /// in the body's trailers is not seen yet: the span ends with the
-    /// response head.
+    /// span as an error, with the code's name as `error.type` and
+    /// `grpc-message`, percent-decoded, as the description). A status sent
+    /// in the body's trailers is recorded the same way (the span lives until
+    /// the body ends).
     ///
     /// ```
     /// # use tower_trace_context::server::TraceContextLayer;
