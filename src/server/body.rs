@@ -61,6 +61,19 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
     }
 }
 
+/// Runs `f` with the server span entered and, without an OpenTelemetry
+/// layer, the incoming context current (so outgoing calls pass it through
+/// unchanged): how the response future and the body poll what they wrap.
+pub(crate) fn in_request_scope<R>(
+    span: &Span,
+    attach: Option<&Context>,
+    f: impl FnOnce() -> R,
+) -> R {
+    let _enter = span.enter();
+    let _attached = attach.cloned().map(Context::attach);
+    f()
+}
+
 impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
@@ -70,11 +83,9 @@ impl<B: Body> Body for ResponseBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
-        let polled = {
-            let _enter = this.span.enter();
-            let _attached = this.attach.clone().map(Context::attach);
+        let polled = in_request_scope(this.span, this.attach.as_ref(), || {
             this.inner.poll_frame(cx)
-        };
+        });
         let end = match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {

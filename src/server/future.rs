@@ -16,6 +16,7 @@ use tracing::Span;
 use crate::server::Config;
 use crate::server::ResponseBody;
 use crate::server::TimingAllowOrigin;
+use crate::server::body::in_request_scope;
 use crate::server::grpc;
 use crate::server::response_headers::{
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
@@ -183,13 +184,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
-            let _enter = this.span.enter();
-            // Without an OpenTelemetry layer, the incoming context is made
-            // current so outgoing calls pass it through unchanged.
-            let _attached = this.attach.clone().map(Context::attach);
-            ready!(this.inner.poll(cx))
-        };
+        let result = ready!(in_request_scope(this.span, this.attach.as_ref(), || {
+            this.inner.poll(cx)
+        }));
         match result {
             Ok(mut response) => {
                 let status = response.status();
