@@ -116,6 +116,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+mod grpc;
 mod net;
 mod propagation;
 mod wire;

@@ -224,6 +224,9 @@ async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
         .unwrap();
     assert!(res.status().is_success());
     drop(parent);
+    // The client span lasts until the response body is read to its end.
+    assert!(otel.exporter.get_finished_spans().unwrap().is_empty());
+    let _ = res.into_body().collect().await.unwrap();
     let spans = otel.spans(2).await;
     let job = spans.iter().find(|s| s.name == "job").unwrap();
     let client_span = spans
@@ -445,7 +448,8 @@ async fn path_only_uris_are_said_once_and_get_no_trace_headers() {
             .call(req)
             .await
             .unwrap()
-            .into_body();
+            .into_body()
+            .into_inner();
         assert!(!leaked, "trace headers reached a path-only request");
     }
     let events = events.lock().unwrap();
@@ -502,6 +506,7 @@ async fn path_only_uris_are_judged_against_the_configured_origin() {
             .await
             .unwrap()
             .into_body()
+            .into_inner()
     };
     let to = |authority: &str| {
         PropagateLayer::new(allow.clone())

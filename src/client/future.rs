@@ -8,11 +8,13 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 
 use crate::client::OutgoingResponse;
-use crate::client::propagate::{record_error, record_status};
+use crate::client::propagate::{record_error, record_response};
 
 pin_project! {
     /// Response future of [`Propagate`](crate::client::Propagate): polls the
-    /// inner future inside the client span and records the outcome.
+    /// inner future inside the client span, records the outcome and hands
+    /// the span to the response
+    /// ([`OutgoingResponse::traced`](crate::client::OutgoingResponse::traced)).
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -40,16 +42,24 @@ where
     T: OutgoingResponse,
     E: std::fmt::Display,
 {
-    type Output = Result<T, E>;
+    type Output = Result<T::Traced, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _enter = this.span.enter();
-        let result = ready!(this.inner.poll(cx));
-        match &result {
-            Ok(response) => record_status(this.span, response.status()),
-            Err(error) => record_error(this.span, error),
-        }
-        Poll::Ready(result)
+        let result = {
+            let _enter = this.span.enter();
+            ready!(this.inner.poll(cx))
+        };
+        let span = std::mem::replace(this.span, Span::none());
+        Poll::Ready(match result {
+            Ok(response) => {
+                record_response(&span, response.status(), response.headers());
+                Ok(response.traced(span))
+            }
+            Err(error) => {
+                record_error(&span, &error);
+                Err(error)
+            }
+        })
     }
 }

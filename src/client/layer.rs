@@ -9,7 +9,8 @@ use tower_service::Service;
 
 use crate::client::allowlist::Allowlist;
 use crate::client::propagate::ClientConfig;
-use crate::client::{OutgoingRequest, OutgoingResponse, ResponseFuture};
+use crate::client::span::MakeClientSpan;
+use crate::client::{ClientRequest, OutgoingRequest, OutgoingResponse, ResponseFuture};
 
 /// Injects trace context into outgoing requests to allowlisted URLs (see the
 /// [module docs](crate::client)).
@@ -54,6 +55,43 @@ impl PropagateLayer {
     #[must_use]
     pub fn client_span(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.config).client_span = enabled;
+        self
+    }
+
+    /// Makes the client span with `make_span` instead of
+    /// [`ClientRequest::default_span`] (HTTP and gRPC alike). The trace
+    /// context sent is the returned span's, so it should be a child of the
+    /// current span (the default parent of a new span) and have an
+    /// OpenTelemetry context. Declare as `Empty` the fields the layer fills
+    /// in: `http.response.status_code`, `otel.status_code`, `error.type`,
+    /// and for gRPC `rpc.grpc.status_code`, `rpc.response.status_code` and
+    /// `otel.status_description`. Called only when the URL is known (see
+    /// [`origin`](Self::origin)) and [`client_span`](Self::client_span) is
+    /// on. A second call replaces the first.
+    ///
+    /// ```
+    /// use tower_trace_context::client::{Allowlist, ClientRequest, PropagateLayer};
+    ///
+    /// let layer = PropagateLayer::new(Allowlist::all()).make_span(|req: &ClientRequest<'_>| {
+    ///     match req.url().host() {
+    ///         "payments.internal" => tracing::info_span!(
+    ///             "payments call",
+    ///             otel.kind = "client",
+    ///             otel.name = %req.method(),
+    ///             http.response.status_code = tracing::field::Empty,
+    ///             otel.status_code = tracing::field::Empty,
+    ///         ),
+    ///         _ => req.default_span(),
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn make_span<F>(mut self, make_span: F) -> Self
+    where
+        F: Fn(&ClientRequest<'_>) -> tracing::Span + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.config).make_span = Some(MakeClientSpan(Arc::new(make_span)));
         self
     }
 
@@ -209,7 +247,7 @@ where
     S::Response: OutgoingResponse,
     S::Error: fmt::Display,
 {
-    type Response = S::Response;
+    type Response = <S::Response as OutgoingResponse>::Traced;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

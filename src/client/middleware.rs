@@ -7,7 +7,7 @@ use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 
 use crate::client::PropagateLayer;
-use crate::client::propagate::{ClientConfig, record_error, record_status};
+use crate::client::propagate::{ClientConfig, record_error, record_response};
 
 /// Injects trace context into requests to allowlisted URLs, as a
 /// `reqwest-middleware` middleware: a [`PropagateLayer`] and its
@@ -55,7 +55,7 @@ impl Middleware for PropagateMiddleware {
         let span = self.config.prepare(&mut req);
         let result = next.run(req, extensions).instrument(span.clone()).await;
         match &result {
-            Ok(response) => record_status(&span, response.status()),
+            Ok(response) => record_response(&span, response.status(), response.headers()),
             Err(error) => record_error(&span, error),
         }
         result

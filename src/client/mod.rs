@@ -38,16 +38,20 @@
 //! ```
 
 mod allowlist;
+mod body;
 mod future;
 mod layer;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;
 mod propagate;
 mod request;
+mod span;
 
 pub use allowlist::{Allowlist, AllowlistBuilder, MAX_REGEX_URL_LEN, Pattern, UrlParts};
+pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::{Propagate, PropagateLayer};
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::PropagateMiddleware;
 pub use request::{OutgoingRequest, OutgoingResponse};
+pub use span::ClientRequest;

@@ -8,11 +8,12 @@ use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
-use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::client::OutgoingRequest;
 use crate::client::allowlist::{Allowlist, UrlParts};
+use crate::client::span::MakeClientSpan;
+use crate::client::{ClientRequest, OutgoingRequest};
+use crate::grpc;
 use crate::propagation::{baggage_value, inject};
 #[cfg(feature = "sentry")]
 use crate::sentry::{SentrySupport, SentryTrace};
@@ -28,6 +29,8 @@ pub(crate) struct ClientConfig {
     pub(crate) sentry: Option<SentrySupport>,
     /// Scheme, host and port path-only request URIs go to.
     pub(crate) origin: Option<(Box<str>, Box<str>, Option<u16>)>,
+    /// The span hook; `None`: [`ClientRequest::default_span`].
+    pub(crate) make_span: Option<MakeClientSpan>,
 }
 
 impl ClientConfig {
@@ -40,6 +43,7 @@ impl ClientConfig {
             #[cfg(feature = "sentry")]
             sentry: None,
             origin: None,
+            make_span: None,
         })
     }
 
@@ -54,19 +58,11 @@ impl ClientConfig {
         let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
         let span = match (self.client_span, url) {
             (true, Some(url)) => {
-                let method = req.method().as_str();
-                tracing::info_span!(
-                    "HTTP client request",
-                    otel.kind = "client",
-                    otel.name = method,
-                    http.request.method = method,
-                    server.address = url.host(),
-                    server.port = url.port_or_default(),
-                    url.full = %url,
-                    http.response.status_code = Empty,
-                    otel.status_code = Empty,
-                    error.type = Empty,
-                )
+                let request = ClientRequest::new(req.method(), url, req.headers(), allowed);
+                match &self.make_span {
+                    Some(make_span) => (make_span.0)(&request),
+                    None => request.default_span(),
+                }
             }
             _ => Span::none(),
         };
@@ -167,13 +163,15 @@ fn strip(headers: &mut HeaderMap) {
     }
 }
 
-/// Records the outcome on the client span.
-pub(crate) fn record_status(span: &Span, status: http::StatusCode) {
+/// Records the response head on the client span: the HTTP status (a 5xx
+/// is an error) and a trailers-only gRPC response's `grpc-status`.
+pub(crate) fn record_response(span: &Span, status: http::StatusCode, headers: &HeaderMap) {
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
         span.record("error.type", status.as_str());
     }
+    grpc::record_status(headers, grpc::Side::Client, span, None);
 }
 
 pub(crate) fn record_error(span: &Span, error: &dyn std::fmt::Display) {

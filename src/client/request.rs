@@ -1,7 +1,9 @@
 //! The request and response types the client layer works with.
 
 use http::{HeaderMap, Method, StatusCode};
+use tracing::Span;
 
+use crate::client::ResponseBody;
 use crate::client::allowlist::UrlParts;
 
 /// An outgoing HTTP request the client layer can inspect and add headers to:
@@ -12,6 +14,8 @@ pub trait OutgoingRequest {
     fn method(&self) -> &Method;
     /// The URL; `None` when it is not absolute.
     fn url(&self) -> Option<UrlParts<'_>>;
+    /// The headers.
+    fn headers(&self) -> &HeaderMap;
     /// The headers, mutably.
     fn headers_mut(&mut self) -> &mut HeaderMap;
     /// Path and query of a path-only URI (`/pkg.Service/Method`, what a
@@ -30,6 +34,9 @@ impl<B> OutgoingRequest for http::Request<B> {
     fn url(&self) -> Option<UrlParts<'_>> {
         UrlParts::from_uri(self.uri())
     }
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
     fn headers_mut(&mut self) -> &mut HeaderMap {
         self.headers_mut()
     }
@@ -47,6 +54,9 @@ impl OutgoingRequest for reqwest::Request {
     fn url(&self) -> Option<UrlParts<'_>> {
         UrlParts::from_url(self.url())
     }
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
     fn headers_mut(&mut self) -> &mut HeaderMap {
         self.headers_mut()
     }
@@ -54,19 +64,44 @@ impl OutgoingRequest for reqwest::Request {
 
 /// A response whose status the client span records.
 pub trait OutgoingResponse {
+    /// What the client layer returns: the response, holding the client
+    /// span for as long as it is being read.
+    type Traced;
     /// The status code.
     fn status(&self) -> StatusCode;
+    /// The headers (a trailers-only gRPC response's `grpc-status` is here).
+    fn headers(&self) -> &HeaderMap;
+    /// Hands over the client span, once the layer has recorded the status.
+    /// Dropping `span` ends it: `http::Response<B>` keeps it in its body
+    /// until the body ends ([`ResponseBody`]); a `reqwest::Response` ends it
+    /// here, at the response head.
+    fn traced(self, span: Span) -> Self::Traced;
 }
 
 impl<B> OutgoingResponse for http::Response<B> {
+    type Traced = http::Response<ResponseBody<B>>;
     fn status(&self) -> StatusCode {
         self.status()
+    }
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+    fn traced(self, span: Span) -> Self::Traced {
+        self.map(|body| ResponseBody::new(body, span))
     }
 }
 
 #[cfg(feature = "reqwest")]
 impl OutgoingResponse for reqwest::Response {
+    type Traced = Self;
     fn status(&self) -> StatusCode {
         self.status()
+    }
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+    fn traced(self, span: Span) -> Self {
+        drop(span);
+        self
     }
 }

@@ -9,7 +9,7 @@ use opentelemetry::Context;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use crate::server::grpc;
+use crate::grpc;
 
 pin_project! {
     /// Response body of [`TraceContext`](crate::server::TraceContext): the
@@ -89,7 +89,12 @@ impl<B: Body> Body for ResponseBody<B> {
         let end = match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    grpc::record_status(trailers, this.span, this.otel.as_ref());
+                    grpc::record_status(
+                        trailers,
+                        grpc::Side::Server,
+                        this.span,
+                        this.otel.as_ref(),
+                    );
                 }
                 false
             }

@@ -13,11 +13,11 @@ use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
+use crate::grpc;
 use crate::server::Config;
 use crate::server::ResponseBody;
 use crate::server::TimingAllowOrigin;
 use crate::server::body::in_request_scope;
-use crate::server::grpc;
 use crate::server::response_headers::{
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
 };
@@ -216,7 +216,12 @@ where
                 }
                 // gRPC: a trailers-only response's status (one sent in the
                 // body's trailers is recorded by `ResponseBody`).
-                grpc::record_status(response.headers(), this.span, this.otel.as_ref());
+                grpc::record_status(
+                    response.headers(),
+                    grpc::Side::Server,
+                    this.span,
+                    this.otel.as_ref(),
+                );
                 if let Some(state) = this.state.take() {
                     state.apply(status, response.headers_mut());
                 }

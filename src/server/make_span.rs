@@ -194,7 +194,7 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         if !tracing::level_enabled!(tracing::Level::INFO) {
             return Span::none();
         }
-        if crate::server::grpc::Grpc::of(request.headers()).is_some() {
+        if crate::grpc::Grpc::of(request.headers()).is_some() {
             if let Some(span) = grpc_span(request) {
                 return span;
             }
@@ -261,7 +261,7 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
 /// The span of a gRPC call (`/{package.Service}/{Method}`), by the
 /// OpenTelemetry RPC conventions for gRPC; `None` for another path.
 fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
-    let (service, method) = crate::server::grpc::service_and_method(request.uri().path())?;
+    let (service, method) = crate::grpc::service_and_method(request.uri().path())?;
     let (server_address, server_port) = server_address(request);
     let peer = PeerAddr::socket_of(request.extensions());
     Some(tracing::info_span!(
@@ -269,6 +269,7 @@ fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
         otel.kind = "server",
         otel.name = request.uri().path().get(1..).unwrap_or_default(),
         rpc.system = "grpc",
+        rpc.system.name = "grpc",
         rpc.service = service,
         rpc.method = method,
         server.address = server_address,
@@ -278,8 +279,10 @@ fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
         network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
         network.peer.port = peer.map(|p| p.port()),
         rpc.grpc.status_code = Empty,
+        rpc.response.status_code = Empty,
         http.response.status_code = Empty,
         otel.status_code = Empty,
+        otel.status_description = Empty,
         error.type = Empty,
     ))
 }

@@ -93,7 +93,6 @@ mod body;
 mod cache;
 mod config;
 mod future;
-mod grpc;
 mod info;
 mod layer;
 mod make_span;

@@ -107,6 +107,26 @@ impl<S: fmt::Debug, M> fmt::Debug for TraceContext<S, M> {
     }
 }
 
+/// A tonic service keeps its gRPC name through the layer, so
+/// `Server::builder().add_service(layer.layer(svc))` routes to it.
+///
+/// ```
+/// # use tower_trace_context::server::TraceContext;
+/// struct Greeter;
+/// impl tonic::server::NamedService for Greeter {
+///     const NAME: &'static str = "hello.Greeter";
+/// }
+/// fn name<S: tonic::server::NamedService>(_: &S) -> &'static str {
+///     S::NAME
+/// }
+/// assert_eq!(name(&TraceContext::new(Greeter)), "hello.Greeter");
+/// ```
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+impl<S: tonic::server::NamedService, M> tonic::server::NamedService for TraceContext<S, M> {
+    const NAME: &'static str = S::NAME;
+}
+
 impl<S, M, ReqBody, ResBody> Service<Request<ReqBody>> for TraceContext<S, M>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -178,8 +198,7 @@ where
         };
         // A gRPC client is no browser: no browser headers, unless asked.
         let browser = config.grpc_browser_headers
-            || crate::server::grpc::Grpc::of(req.headers())
-                != Some(crate::server::grpc::Grpc::Plain);
+            || crate::grpc::Grpc::of(req.headers()) != Some(crate::grpc::Grpc::Plain);
         let traceparent = match config.server_timing.is_empty() || !server_span || !browser {
             true => None,
             false => trace.traceparent(),

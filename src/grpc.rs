@@ -1,8 +1,7 @@
-//! gRPC requests through the server layer (OpenTelemetry RPC semantic
-//! conventions for gRPC): the span is named `{package.Service}/{Method}` and
-//! carries `rpc.system = "grpc"`, `rpc.service`, `rpc.method` and
-//! `rpc.grpc.status_code`; a trailers-only response's `grpc-status` sets
-//! the status.
+//! gRPC calls through the server and client layers (OpenTelemetry
+//! semantic conventions for gRPC): which requests are gRPC, their
+//! `/{package.Service}/{Method}` path, and their status (`grpc-status` in a
+//! trailers-only response's head or in the body's trailers).
 
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
@@ -105,39 +104,64 @@ pub(crate) fn code_name(code: u16) -> &'static str {
     }
 }
 
-/// Whether `code` makes a server span an error: UNKNOWN,
-/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS
-/// (the conventions leave the others, the caller's mistakes, unset).
-pub(crate) fn is_server_error(code: u16) -> bool {
-    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+/// Which end of the call a span stands for: the conventions judge status
+/// codes differently for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and
+    /// DATA_LOSS are errors; the others are the caller's doing and leave the
+    /// status unset.
+    Server,
+    /// Every code but OK is an error.
+    Client,
+}
+
+impl Side {
+    /// Whether `code` makes this side's span an error (OpenTelemetry
+    /// semantic conventions for gRPC, "Span status").
+    pub(crate) fn is_error(self, code: u16) -> bool {
+        match self {
+            Self::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+            Self::Client => code != 0,
+        }
+    }
 }
 
 /// Records a `grpc-status` found in `headers` (a trailers-only response's
-/// head, or the body's trailers) on the server span: `rpc.grpc.status_code`,
-/// and for server-error codes `error.type` and the error status. On the
-/// OpenTelemetry span directly when there is one (`otel`).
-pub(crate) fn record_status(headers: &HeaderMap, span: &Span, otel: Option<&Context>) {
+/// head, or the body's trailers) on a gRPC span: `rpc.grpc.status_code`
+/// (the number), `rpc.response.status_code` (its name), and for error codes
+/// `error.type` (the name) and the error status with the percent-decoded
+/// `grpc-message` as description. On the OpenTelemetry span directly when
+/// there is one (`otel`), else on the tracing span's fields.
+pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Span, otel: Option<&Context>) {
     let Some(code) = status_in_headers(headers) else {
         return;
     };
-    let error = is_server_error(code);
+    let error = side.is_error(code);
+    let name = code_name(code);
+    let description = || {
+        headers
+            .get("grpc-message")
+            .map(|m| percent_decode(m.as_bytes()))
+            .unwrap_or_default()
+    };
     match otel {
         Some(otel) => {
             let span = otel.span();
             span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+            span.set_attribute(KeyValue::new("rpc.response.status_code", name));
             if error {
-                span.set_attribute(KeyValue::new("error.type", code_name(code)));
-                let message = headers
-                    .get("grpc-message")
-                    .map(|m| percent_decode(m.as_bytes()));
-                span.set_status(Status::error(message.unwrap_or_default()));
+                span.set_attribute(KeyValue::new("error.type", name));
+                span.set_status(Status::error(description()));
             }
         }
         None => {
             span.record("rpc.grpc.status_code", code);
+            span.record("rpc.response.status_code", name);
             if error {
-                span.record("error.type", code_name(code));
+                span.record("error.type", name);
                 span.record("otel.status_code", "ERROR");
+                span.record("otel.status_description", description());
             }
         }
     }
@@ -171,7 +195,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("grpc-status", " 13 ".parse().unwrap());
         assert_eq!(status_in_headers(&h), Some(13));
-        assert!(is_server_error(13) && !is_server_error(5) && !is_server_error(0));
+        assert!(Side::Server.is_error(13) && !Side::Server.is_error(5));
+        assert!(!Side::Server.is_error(0) && !Side::Client.is_error(0));
+        assert!(Side::Client.is_error(5) && Side::Client.is_error(1));
         assert_eq!(code_name(5), "NOT_FOUND");
         assert_eq!(percent_decode(b"db%20down%3A%20retry"), "db down: retry");
         assert_eq!(percent_decode(b"caf%C3%A9 100%"), "caf\u{e9} 100%");

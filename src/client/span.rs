@@ -1,0 +1,161 @@
+//! The client span: what the default one carries, and the hook that
+//! replaces it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method};
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::client::UrlParts;
+use crate::grpc::{Grpc, service_and_method};
+
+/// What the client layer knows of an outgoing request when it makes the
+/// client span: given to the hook set with
+/// [`PropagateLayer::make_span`](crate::client::PropagateLayer::make_span).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientRequest<'a> {
+    method: &'a Method,
+    url: UrlParts<'a>,
+    headers: &'a HeaderMap,
+    allowed: bool,
+}
+
+impl<'a> ClientRequest<'a> {
+    /// A request as the layer describes it (for testing a span hook).
+    ///
+    /// ```
+    /// # use tower_trace_context::client::{ClientRequest, UrlParts};
+    /// let uri: http::Uri = "https://api.example.com/v1/orders".parse()?;
+    /// let headers = http::HeaderMap::new();
+    /// let req = ClientRequest::new(&http::Method::GET, UrlParts::from_uri(&uri).unwrap(), &headers, true);
+    /// assert_eq!(req.url().host(), "api.example.com");
+    /// # Ok::<(), http::uri::InvalidUri>(())
+    /// ```
+    pub fn new(
+        method: &'a Method,
+        url: UrlParts<'a>,
+        headers: &'a HeaderMap,
+        allowed: bool,
+    ) -> Self {
+        Self {
+            method,
+            url,
+            headers,
+            allowed,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The URL the request goes to (for a path-only URI, the origin set with
+    /// [`PropagateLayer::origin`](crate::client::PropagateLayer::origin)
+    /// plus the path).
+    pub fn url(&self) -> UrlParts<'a> {
+        self.url
+    }
+
+    /// The request headers, before the layer adds trace headers.
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// Whether the allowlist admits the URL, so the trace context will be
+    /// sent.
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// `(package.Service, Method)` when the request is a gRPC call
+    /// (`content-type: application/grpc*` and a `/{package.Service}/{Method}`
+    /// path).
+    ///
+    /// ```
+    /// # use tower_trace_context::client::{ClientRequest, UrlParts};
+    /// # let uri: http::Uri = "http://h/grpc.health.v1.Health/Check".parse().unwrap();
+    /// # let mut headers = http::HeaderMap::new();
+    /// # headers.insert("content-type", "application/grpc".parse().unwrap());
+    /// # let req = ClientRequest::new(&http::Method::POST, UrlParts::from_uri(&uri).unwrap(), &headers, true);
+    /// assert_eq!(req.grpc(), Some(("grpc.health.v1.Health", "Check")));
+    /// ```
+    pub fn grpc(&self) -> Option<(&'a str, &'a str)> {
+        Grpc::of(self.headers)?;
+        service_and_method(self.url.path())
+    }
+
+    /// The client span the layer makes by default, at `INFO`:
+    ///
+    /// - HTTP: named after the method (`GET`), with `otel.kind = client`,
+    ///   `http.request.method`, `server.address`, `server.port`, `url.full`
+    ///   (no userinfo), and, recorded later, `http.response.status_code`,
+    ///   `error.type` and `otel.status_code = ERROR` on a 5xx or a transport
+    ///   error (OpenTelemetry HTTP client conventions).
+    /// - gRPC ([`grpc`](Self::grpc)): named `{package.Service}/{Method}`, with
+    ///   `otel.kind = client`, `rpc.system` and `rpc.system.name = grpc`,
+    ///   `rpc.service`, `rpc.method`, `server.address`, `server.port`, and,
+    ///   recorded from `grpc-status` in the response head or trailers,
+    ///   `rpc.grpc.status_code`, `rpc.response.status_code` (the code's name)
+    ///   and, for every code but OK, `error.type` and the error status with the
+    ///   `grpc-message` as description (OpenTelemetry gRPC conventions: on a
+    ///   client span every non-OK code is an error).
+    ///
+    /// A hook can start from it:
+    ///
+    /// ```
+    /// # use tower_trace_context::client::{ClientRequest, UrlParts};
+    /// # let uri: http::Uri = "http://h/".parse().unwrap();
+    /// # let headers = http::HeaderMap::new();
+    /// # let req = ClientRequest::new(&http::Method::GET, UrlParts::from_uri(&uri).unwrap(), &headers, true);
+    /// let span = req.default_span();
+    /// # assert!(span.is_disabled()); // no subscriber in this example
+    /// ```
+    pub fn default_span(&self) -> Span {
+        if let Some((service, method)) = self.grpc() {
+            let path = self.url.path();
+            return tracing::info_span!(
+                "gRPC client request",
+                otel.kind = "client",
+                otel.name = path.get(1..).unwrap_or(path),
+                rpc.system = "grpc",
+                rpc.system.name = "grpc",
+                rpc.service = service,
+                rpc.method = method,
+                server.address = self.url.host(),
+                server.port = self.url.port_or_default(),
+                rpc.grpc.status_code = Empty,
+                rpc.response.status_code = Empty,
+                http.response.status_code = Empty,
+                otel.status_code = Empty,
+                otel.status_description = Empty,
+                error.type = Empty,
+            );
+        }
+        let method = self.method.as_str();
+        tracing::info_span!(
+            "HTTP client request",
+            otel.kind = "client",
+            otel.name = method,
+            http.request.method = method,
+            server.address = self.url.host(),
+            server.port = self.url.port_or_default(),
+            url.full = %self.url,
+            http.response.status_code = Empty,
+            otel.status_code = Empty,
+            error.type = Empty,
+        )
+    }
+}
+
+/// The span hook of a client configuration.
+#[derive(Clone)]
+pub(crate) struct MakeClientSpan(pub(crate) Arc<dyn Fn(&ClientRequest<'_>) -> Span + Send + Sync>);
+
+impl fmt::Debug for MakeClientSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MakeClientSpan(..)")
+    }
+}
