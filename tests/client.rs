@@ -164,6 +164,16 @@ async fn three_hop_chain_propagates_only_to_allowlisted_hosts() {
         attr(b_client_span, "server.port"),
         Some(external.port().to_string())
     );
+    // An OpenTelemetry integer, not a string.
+    assert!(
+        b_client_span
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "server.port"
+                && kv.value == opentelemetry::Value::I64(external.port().into())),
+        "{:?}",
+        b_client_span.attributes
+    );
 
     // The external server received no trace headers at all.
     let seen = external_seen.lock().unwrap();

@@ -14,7 +14,8 @@ pin_project! {
     /// Response body of [`Propagate`](crate::client::Propagate) over
     /// `http::Response<B>`: the inner body, holding the client span until
     /// the body ends, fails or is dropped, so a streamed response (a gRPC
-    /// stream, a large download) is timed whole. A `grpc-status` in the
+    /// stream, a large download) is timed whole. The span is entered while
+    /// the body is polled. A `grpc-status` in the
     /// trailers is recorded on the span first.
     pub struct ResponseBody<B> {
         #[pin]
@@ -61,7 +62,12 @@ impl<B: Body> Body for ResponseBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
-        let polled = this.inner.poll_frame(cx);
+        // Entered while polled: tracing-opentelemetry ends a span at its
+        // last exit, not when it is dropped.
+        let polled = {
+            let _enter = this.span.enter();
+            this.inner.poll_frame(cx)
+        };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {

@@ -166,7 +166,7 @@ fn strip(headers: &mut HeaderMap) {
 /// Records the response head on the client span: the HTTP status (a 5xx
 /// is an error) and a trailers-only gRPC response's `grpc-status`.
 pub(crate) fn record_response(span: &Span, status: http::StatusCode, headers: &HeaderMap) {
-    span.record("http.response.status_code", status.as_u16());
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
         span.record("error.type", status.as_str());

@@ -17,13 +17,16 @@ pin_project! {
     /// OpenTelemetry layer, the incoming context made current) while it is
     /// polled, so work done while streaming belongs to the request's span.
     /// The span ends when the body ends, fails or is dropped; a `grpc-status`
-    /// in the trailers is recorded on it first.
+    /// in the trailers (for grpc-web, in the body's trailer frame) is
+    /// recorded on it first.
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
         span: Span,
         attach: Option<Context>,
         otel: Option<Context>,
+        // A grpc-web response: its trailers are a frame of the body.
+        web: Option<grpc::WebFrames>,
     }
 }
 
@@ -33,12 +36,14 @@ impl<B> ResponseBody<B> {
         span: Span,
         attach: Option<Context>,
         otel: Option<Context>,
+        web: bool,
     ) -> Self {
         Self {
             inner,
             span,
             attach,
             otel,
+            web: web.then(grpc::WebFrames::default),
         }
     }
 
@@ -88,7 +93,11 @@ impl<B: Body> Body for ResponseBody<B> {
         });
         let end = match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
+                let web_trailers = match (frame.data_ref(), this.web.as_mut()) {
+                    (Some(data), Some(web)) => web.read(data),
+                    _ => None,
+                };
+                if let Some(trailers) = frame.trailers_ref().or(web_trailers.as_ref()) {
                     grpc::record_status(
                         trailers,
                         grpc::Side::Server,

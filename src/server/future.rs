@@ -207,7 +207,7 @@ where
                     }
                     None => {
                         this.span
-                            .record("http.response.status_code", status.as_u16());
+                            .record("http.response.status_code", i64::from(status.as_u16()));
                         if status.is_server_error() {
                             this.span.record("error.type", status.as_str());
                             this.span.record("otel.status_code", "ERROR");
@@ -229,8 +229,9 @@ where
                 // ends, fails or is dropped.
                 let span = std::mem::replace(this.span, Span::none());
                 let (attach, otel) = (this.attach.take(), this.otel.take());
+                let web = grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web);
                 Poll::Ready(Ok(
-                    response.map(|body| ResponseBody::new(body, span, attach, otel))
+                    response.map(|body| ResponseBody::new(body, span, attach, otel, web))
                 ))
             }
             Err(err) => {
