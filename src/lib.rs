@@ -165,7 +165,8 @@ pub(crate) const TRACING_OPENTELEMETRY_VERSION: &str = "0.34";
     feature = "axum",
     feature = "html",
     feature = "reqwest-middleware",
-    feature = "sentry"
+    feature = "sentry",
+    feature = "tonic"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -31,7 +31,9 @@ pub(crate) fn install() -> opentelemetry_sdk::trace::SdkTracerProvider {
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_simple_exporter(PrintExporter)
         .build();
+    // INFO and up: libraries' own debug spans (h2's, say) stay out.
     let subscriber = tracing_subscriber::registry()
+        .with(tracing::level_filters::LevelFilter::INFO)
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("example")));
     tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
     provider

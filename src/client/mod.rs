@@ -18,6 +18,12 @@
 //! match no rule; the layer logs one `WARN` per process when it sees one,
 //! unless [`PropagateLayer::origin`] names where such requests go.
 //!
+//! A gRPC call (`content-type: application/grpc*`) gets a gRPC client span
+//! instead: named `{package.Service}/{Method}`, with the `rpc.*` attributes
+//! and its status from `grpc-status` (see [`ClientRequest::default_span`]).
+//! Over `http::Response<B>` the client span lasts until the response body
+//! ends ([`ResponseBody`]); [`PropagateLayer::make_span`] replaces it.
+//!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for
 //! example the incoming one the server layer made current) is passed on
 //! unchanged.

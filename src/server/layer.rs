@@ -319,14 +319,15 @@ impl<M> TraceContextLayer<M> {
     /// A second call replaces the first.
     ///
     /// gRPC requests get a span named `{package.Service}/{Method}` with the
-    /// OpenTelemetry RPC conventions for gRPC (`rpc.system = "grpc"`,
-    /// `rpc.service`, `rpc.method`, and `rpc.grpc.status_code` from a
-    /// trailers-only response's `grpc-status`; UNKNOWN, DEADLINE_EXCEEDED,
-    /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS mark the server
-    /// span as an error, with the code's name as `error.type` and
-    /// `grpc-message`, percent-decoded, as the description). A status sent
-    /// in the body's trailers is recorded the same way (the span lives until
-    /// the body ends).
+    /// OpenTelemetry semantic conventions for gRPC (`rpc.system` and
+    /// `rpc.system.name` = `"grpc"`, `rpc.service`, `rpc.method`, and
+    /// `rpc.grpc.status_code` / `rpc.response.status_code` from `grpc-status`
+    /// in a trailers-only response's head, the body's trailers, or a grpc-web
+    /// body's trailer frame; UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+    /// INTERNAL, UNAVAILABLE and DATA_LOSS mark the server span as an error,
+    /// with the code's name as `error.type` and `grpc-message`,
+    /// percent-decoded, as the description). The span lives until the body
+    /// ends.
     ///
     /// ```
     /// # use tower_trace_context::server::TraceContextLayer;
