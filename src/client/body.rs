@@ -4,29 +4,30 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::client::ClientSpan;
+use crate::grpc;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use tracing::Span;
-
-use crate::grpc;
 
 pin_project! {
     /// Response body of [`Propagate`](crate::client::Propagate) over
     /// `http::Response<B>`: the inner body, holding the client span until
     /// the body ends, fails or is dropped, so a streamed response (a gRPC
-    /// stream, a large download) is timed whole. The span is entered while
-    /// the body is polled. A `grpc-status` in the
+    /// stream, a large download) is timed whole. A `grpc-status` in the
     /// trailers is recorded on the span first.
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
-        span: Span,
+        span: Option<ClientSpan>,
     }
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn new(inner: B, span: Span) -> Self {
-        Self { inner, span }
+    pub(crate) fn new(inner: B, span: ClientSpan) -> Self {
+        Self {
+            inner,
+            span: Some(span),
+        }
     }
 
     /// The wrapped body.
@@ -62,26 +63,22 @@ impl<B: Body> Body for ResponseBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
-        // Entered while polled: tracing-opentelemetry ends a span at its
-        // last exit, not when it is dropped.
-        let polled = {
-            let _enter = this.span.enter();
-            this.inner.poll_frame(cx)
-        };
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
+        let polled = this.inner.poll_frame(cx);
+        match (&polled, this.span.as_ref()) {
+            (Poll::Ready(Some(Ok(frame))), Some(span)) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    grpc::record_status(trailers, grpc::Side::Client, this.span, None);
+                    let otel = span.otel.as_ref();
+                    grpc::record_status(trailers, grpc::Side::Client, &span.span, otel);
                 }
             }
-            Poll::Ready(Some(Err(_))) => {
-                this.span.record("otel.status_code", "ERROR");
-                this.span
+            (Poll::Ready(Some(Err(_))), Some(span)) => {
+                span.span.record("otel.status_code", "ERROR");
+                span.span
                     .record("error.type", std::any::type_name::<B::Error>());
-                *this.span = Span::none();
+                *this.span = None;
             }
-            Poll::Ready(None) => *this.span = Span::none(),
-            Poll::Pending => {}
+            (Poll::Ready(None), _) => *this.span = None,
+            _ => {}
         }
         polled
     }

@@ -4,27 +4,28 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use pin_project_lite::pin_project;
-use tracing::Span;
-
-use crate::client::OutgoingResponse;
 use crate::client::propagate::{record_error, record_response};
+use crate::client::{ClientSpan, OutgoingResponse};
+use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`Propagate`](crate::client::Propagate): polls the
-    /// inner future inside the client span, records the outcome and hands
+    /// inner future, records the outcome and hands
     /// the span to the response
     /// ([`OutgoingResponse::traced`](crate::client::OutgoingResponse::traced)).
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Span,
+        span: Option<ClientSpan>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, span: Span) -> Self {
-        Self { inner, span }
+    pub(crate) fn new(inner: F, span: ClientSpan) -> Self {
+        Self {
+            inner,
+            span: Some(span),
+        }
     }
 }
 
@@ -46,11 +47,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
-            let _enter = this.span.enter();
-            ready!(this.inner.poll(cx))
-        };
-        let span = std::mem::replace(this.span, Span::none());
+        let result = ready!(this.inner.poll(cx));
+        let span = this.span.take().expect("polled after completion");
         Poll::Ready(match result {
             Ok(response) => {
                 record_response(&span, response.status(), response.headers());

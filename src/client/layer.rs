@@ -258,10 +258,13 @@ where
 
     fn call(&mut self, mut req: R) -> Self::Future {
         let span = self.config.prepare(&mut req);
-        let future = {
-            let _enter = span.enter();
-            self.inner.call(req)
-        };
+        // The client span is never entered: tracing-opentelemetry ends a
+        // span at its last exit, so an entered span would end when the
+        // response head arrives; never entered, it ends when it is dropped,
+        // with the response body. (Entering also costs: each enter makes
+        // its OpenTelemetry context current.) Its context reaches the
+        // request through the injected headers, not through `Span::current`.
+        let future = self.inner.call(req);
         ResponseFuture::new(future, span)
     }
 }

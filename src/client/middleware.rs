@@ -53,7 +53,10 @@ impl Middleware for PropagateMiddleware {
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
         let span = self.config.prepare(&mut req);
-        let result = next.run(req, extensions).instrument(span.clone()).await;
+        let result = next
+            .run(req, extensions)
+            .instrument(span.span().clone())
+            .await;
         match &result {
             Ok(response) => record_response(&span, response.status(), response.headers()),
             Err(error) => record_error(&span, error),

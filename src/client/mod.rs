@@ -60,4 +60,4 @@ pub use layer::{Propagate, PropagateLayer};
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::PropagateMiddleware;
 pub use request::{OutgoingRequest, OutgoingResponse};
-pub use span::ClientRequest;
+pub use span::{ClientRequest, ClientSpan};

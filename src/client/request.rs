@@ -1,10 +1,8 @@
 //! The request and response types the client layer works with.
 
-use http::{HeaderMap, Method, StatusCode};
-use tracing::Span;
-
-use crate::client::ResponseBody;
 use crate::client::allowlist::UrlParts;
+use crate::client::{ClientSpan, ResponseBody};
+use http::{HeaderMap, Method, StatusCode};
 
 /// An outgoing HTTP request the client layer can inspect and add headers to:
 /// `http::Request<B>` (hyper-util's client, tower stacks) and, with feature
@@ -75,7 +73,7 @@ pub trait OutgoingResponse {
     /// Dropping `span` ends it: `http::Response<B>` keeps it in its body
     /// until the body ends ([`ResponseBody`]); a `reqwest::Response` ends it
     /// here, at the response head.
-    fn traced(self, span: Span) -> Self::Traced;
+    fn traced(self, span: ClientSpan) -> Self::Traced;
 }
 
 impl<B> OutgoingResponse for http::Response<B> {
@@ -86,7 +84,7 @@ impl<B> OutgoingResponse for http::Response<B> {
     fn headers(&self) -> &HeaderMap {
         self.headers()
     }
-    fn traced(self, span: Span) -> Self::Traced {
+    fn traced(self, span: ClientSpan) -> Self::Traced {
         self.map(|body| ResponseBody::new(body, span))
     }
 }
@@ -100,7 +98,7 @@ impl OutgoingResponse for reqwest::Response {
     fn headers(&self) -> &HeaderMap {
         self.headers()
     }
-    fn traced(self, span: Span) -> Self {
+    fn traced(self, span: ClientSpan) -> Self {
         drop(span);
         self
     }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
+use opentelemetry::Context;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -147,6 +148,35 @@ impl<'a> ClientRequest<'a> {
             otel.status_code = Empty,
             error.type = Empty,
         )
+    }
+}
+
+/// The client span of one request, handed to the response
+/// ([`OutgoingResponse::traced`](crate::client::OutgoingResponse::traced)):
+/// dropping it ends the span.
+pub struct ClientSpan {
+    pub(crate) span: Span,
+    /// The span's OpenTelemetry context, when it has one (to record on it
+    /// directly).
+    pub(crate) otel: Option<Context>,
+}
+
+impl ClientSpan {
+    pub(crate) fn new(span: Span, otel: Option<Context>) -> Self {
+        Self { span, otel }
+    }
+
+    /// The tracing span (disabled when the layer made none).
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl fmt::Debug for ClientSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSpan")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
     }
 }
 
