@@ -224,17 +224,33 @@ fn main() {
         tracing::enabled!(target: "tower_trace_context::server::make_span", tracing::Level::INFO)
     );
 
-    let bare = allocations_per_call!(rt, bare);
-    let ours = allocations_per_call!(rt, ours);
-    let tto = allocations_per_call!(rt, tto);
-    println!("| variant | allocations per call | added over bare |");
-    println!("|---|---:|---:|");
-    for (name, n) in [
-        ("bare", bare),
-        ("ours", ours),
-        ("tonic-tracing-opentelemetry", tto),
+    println!("| set-up | variant | allocations per call | added over bare |");
+    println!("|---|---|---:|---:|");
+    let traced = [
+        allocations_per_call!(rt, bare),
+        allocations_per_call!(rt, ours),
+        allocations_per_call!(rt, tto),
+    ];
+    // No subscriber: no span allocates, what is left is the layers' own
+    // (the body wrappers among them).
+    let untraced =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::new(), || {
+            [
+                allocations_per_call!(rt, bare),
+                allocations_per_call!(rt, ours),
+                allocations_per_call!(rt, tto),
+            ]
+        });
+    for (setup, counts) in [
+        ("tracing-opentelemetry + SDK", traced),
+        ("no subscriber", untraced),
     ] {
-        println!("| {name} | {n:.1} | {:.1} |", n - bare);
+        for (name, n) in ["bare", "ours", "tonic-tracing-opentelemetry"]
+            .iter()
+            .zip(counts)
+        {
+            println!("| {setup} | {name} | {n:.1} | {:.1} |", n - counts[0]);
+        }
     }
     drop(provider);
 }

@@ -285,6 +285,24 @@ pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Span, otel: 
     }
 }
 
+/// Hooks for the fuzz targets (built only under `cargo fuzz`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// `grpc-status` and `grpc-message` the body reader finds in a grpc-web
+    /// body that arrives as `chunks`.
+    pub fn web_trailers(chunks: &[&[u8]]) -> Option<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        let mut frames = super::WebFrames::default();
+        let trailers = chunks.iter().find_map(|chunk| frames.feed(chunk))?;
+        let get = |name| {
+            trailers
+                .get(name)
+                .map(|v: &http::HeaderValue| v.as_bytes().to_vec())
+        };
+        Some((get("grpc-status"), get("grpc-message")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

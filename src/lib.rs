@@ -117,6 +117,9 @@
 
 mod error;
 mod grpc;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use grpc::fuzzing as grpc_fuzzing;
 mod net;
 mod propagation;
 mod wire;

@@ -42,6 +42,8 @@ pub(crate) struct ResponseState {
     /// When the request reached the layer (only when a duration entry is
     /// configured).
     pub(crate) start: Option<Instant>,
+    /// The request's kind of gRPC, if any.
+    pub(crate) grpc: Option<grpc::Grpc>,
     /// `sentry-trace` and `baggage` entries.
     #[cfg(feature = "sentry")]
     pub(crate) sentry_timing: Vec<HeaderValue>,
@@ -215,13 +217,17 @@ where
                     }
                 }
                 // gRPC: a trailers-only response's status (one sent in the
-                // body's trailers is recorded by `ResponseBody`).
-                grpc::record_status(
-                    response.headers(),
-                    grpc::Side::Server,
-                    this.span,
-                    this.otel.as_ref(),
-                );
+                // body's trailers is recorded by `ResponseBody`). Only for
+                // gRPC requests: the lookup is not free.
+                let grpc = this.state.as_ref().and_then(|state| state.grpc);
+                if grpc.is_some() {
+                    grpc::record_status(
+                        response.headers(),
+                        grpc::Side::Server,
+                        this.span,
+                        this.otel.as_ref(),
+                    );
+                }
                 if let Some(state) = this.state.take() {
                     state.apply(status, response.headers_mut());
                 }
@@ -229,7 +235,8 @@ where
                 // ends, fails or is dropped.
                 let span = std::mem::replace(this.span, Span::none());
                 let (attach, otel) = (this.attach.take(), this.otel.take());
-                let web = grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web);
+                let web = grpc == Some(grpc::Grpc::Web)
+                    && grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web);
                 Poll::Ready(Ok(
                     response.map(|body| ResponseBody::new(body, span, attach, otel, web))
                 ))

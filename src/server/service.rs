@@ -197,8 +197,8 @@ where
             sentry: config.sentry.clone(),
         };
         // A gRPC client is no browser: no browser headers, unless asked.
-        let browser = config.grpc_browser_headers
-            || crate::grpc::Grpc::of(req.headers()) != Some(crate::grpc::Grpc::Plain);
+        let grpc = crate::grpc::Grpc::of(req.headers());
+        let browser = config.grpc_browser_headers || grpc != Some(crate::grpc::Grpc::Plain);
         let traceparent = match config.server_timing.is_empty() || !server_span || !browser {
             true => None,
             false => trace.traceparent(),
@@ -221,6 +221,7 @@ where
             },
             traceparent,
             start: start.filter(|_| browser),
+            grpc,
         };
         req.extensions_mut().insert(trace);
 
@@ -254,6 +255,7 @@ impl<S, M> TraceContext<S, M> {
             cache: CacheRequest::NOT_CACHEABLE,
             traceparent: None,
             start: None,
+            grpc: None,
         };
         req.extensions_mut().insert(RequestTrace {
             cx: Context::new(),
