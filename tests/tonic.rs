@@ -254,6 +254,15 @@ async fn unary_calls_get_grpc_spans_and_statuses() {
             attr(server, "server.address"),
             Some(Value::from("127.0.0.1"))
         );
+        // The peer, from tonic's `TcpConnectInfo`.
+        assert_eq!(
+            attr(server, "client.address"),
+            Some(Value::from("127.0.0.1"))
+        );
+        assert!(matches!(
+            attr(server, "network.peer.port"),
+            Some(Value::I64(port)) if port > 0
+        ));
         assert_eq!(
             attr(server, "server.port"),
             Some(Value::I64(i64::from(addr.port())))

@@ -8,8 +8,10 @@ use http::Extensions;
 ///
 /// Under feature `axum` the layer also reads axum's
 /// `ConnectInfo<SocketAddr>` (serve with
-/// `into_make_service_with_connect_info::<SocketAddr>()`); any other server
-/// inserts this type itself, e.g. in hyper's connection loop:
+/// `into_make_service_with_connect_info::<SocketAddr>()`), and under
+/// feature `tonic` tonic's `TcpConnectInfo` (tonic's server inserts it);
+/// any other server inserts this type itself, e.g. in hyper's connection
+/// loop:
 ///
 /// ```
 /// use tower_trace_context::server::PeerAddr;
@@ -22,7 +24,8 @@ pub struct PeerAddr(pub SocketAddr);
 
 impl PeerAddr {
     /// The peer address in `extensions`: a [`PeerAddr`], or (feature `axum`)
-    /// axum's `ConnectInfo<SocketAddr>`.
+    /// axum's `ConnectInfo<SocketAddr>`, or (feature `tonic`) tonic's
+    /// `TcpConnectInfo`.
     pub(crate) fn of(extensions: &Extensions) -> Option<IpAddr> {
         Self::socket_of(extensions).map(|addr| addr.ip())
     }
@@ -35,6 +38,10 @@ impl PeerAddr {
         #[cfg(feature = "axum")]
         if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
             return Some(info.0);
+        }
+        #[cfg(feature = "tonic")]
+        if let Some(info) = extensions.get::<tonic::transport::server::TcpConnectInfo>() {
+            return info.remote_addr();
         }
         None
     }
