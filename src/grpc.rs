@@ -3,8 +3,8 @@
 //! `/{package.Service}/{Method}` path, and their status (`grpc-status` in a
 //! trailers-only response's head or in the body's trailers).
 
-use http::HeaderMap;
 use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderName};
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tracing::Span;
@@ -53,7 +53,7 @@ pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
 
 /// `grpc-status` of a trailers-only response (in the response headers).
 pub(crate) fn status_in_headers(headers: &HeaderMap) -> Option<u16> {
-    std::str::from_utf8(headers.get("grpc-status")?.as_bytes())
+    std::str::from_utf8(headers.get(GRPC_STATUS)?.as_bytes())
         .ok()?
         .trim()
         .parse()
@@ -211,8 +211,8 @@ fn trailer_lines(block: &[u8]) -> HeaderMap {
             crate::wire::lines::trim_ows_bytes(&line[colon + 1..]),
         );
         let name = match name {
-            n if n.eq_ignore_ascii_case(b"grpc-status") => "grpc-status",
-            n if n.eq_ignore_ascii_case(b"grpc-message") => "grpc-message",
+            n if n.eq_ignore_ascii_case(b"grpc-status") => GRPC_STATUS,
+            n if n.eq_ignore_ascii_case(b"grpc-message") => GRPC_MESSAGE,
             _ => continue,
         };
         if let Ok(value) = http::HeaderValue::from_bytes(value) {
@@ -245,24 +245,63 @@ impl Side {
     }
 }
 
+/// `grpc-status`.
+pub(crate) const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// `grpc-message`.
+pub(crate) const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+
+/// The status a gRPC client derives from an HTTP status when the response
+/// carries no `grpc-status` ("HTTP to gRPC Status Code Mapping" in the gRPC
+/// documentation): 400 INTERNAL, 401 UNAUTHENTICATED, 403
+/// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429/502/503/504 UNAVAILABLE,
+/// anything else UNKNOWN.
+pub(crate) fn code_of_http_status(status: http::StatusCode) -> u16 {
+    match status.as_u16() {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
+    }
+}
+
 /// Records a `grpc-status` found in `headers` (a trailers-only response's
-/// head, or the body's trailers) on a gRPC span: `rpc.grpc.status_code`
-/// (the number), `rpc.response.status_code` (its name), and for error codes
-/// `error.type` (the name) and the error status with the percent-decoded
-/// `grpc-message` as description. On the OpenTelemetry span directly when
-/// there is one (`otel`), else on the tracing span's fields.
-pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Span, otel: Option<&Context>) {
+/// head, or the body's trailers) on a gRPC span (see [`record_code`]), with
+/// the percent-decoded `grpc-message` as the error description. Returns
+/// whether there was one.
+pub(crate) fn record_status(
+    headers: &HeaderMap,
+    side: Side,
+    span: &Span,
+    otel: Option<&Context>,
+) -> bool {
     let Some(code) = status_in_headers(headers) else {
-        return;
+        return false;
     };
-    let error = side.is_error(code);
-    let name = code_name(code);
-    let description = || {
+    record_code(code, side, span, otel, || {
         headers
-            .get("grpc-message")
+            .get(GRPC_MESSAGE)
             .map(|m| percent_decode(m.as_bytes()))
             .unwrap_or_default()
-    };
+    });
+    true
+}
+
+/// Records a gRPC status code on a gRPC span: `rpc.grpc.status_code` (the
+/// number), `rpc.response.status_code` (its name), and for error codes
+/// `error.type` (the name) and the error status with `description`. On the
+/// OpenTelemetry span directly when there is one (`otel`), else on the
+/// tracing span's fields.
+pub(crate) fn record_code(
+    code: u16,
+    side: Side,
+    span: &Span,
+    otel: Option<&Context>,
+    description: impl FnOnce() -> String,
+) {
+    let error = side.is_error(code);
+    let name = code_name(code);
     match otel {
         Some(otel) => {
             let span = otel.span();
@@ -281,6 +320,24 @@ pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Span, otel: 
                 span.record("otel.status_code", "ERROR");
                 span.record("otel.status_description", description());
             }
+        }
+    }
+}
+
+/// Marks a gRPC client span failed when the response ended without any
+/// `grpc-status` (no code was received: `error.type` is `_OTHER`).
+pub(crate) fn record_missing_status(span: &Span, otel: Option<&Context>) {
+    const WHY: &str = "the response ended without a grpc-status";
+    match otel {
+        Some(otel) => {
+            let span = otel.span();
+            span.set_attribute(KeyValue::new("error.type", "_OTHER"));
+            span.set_status(Status::error(WHY));
+        }
+        None => {
+            span.record("error.type", "_OTHER");
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", WHY);
         }
     }
 }

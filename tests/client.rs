@@ -274,7 +274,7 @@ async fn without_a_client_span_the_current_span_is_sent() {
 }
 
 #[tokio::test]
-async fn transport_errors_and_5xx_mark_the_client_span() {
+async fn transport_errors_4xx_and_5xx_mark_the_client_span() {
     let otel = otel::install();
     let allow = Allowlist::all();
     let failing = Router::new().route("/", get(|| async { (http::StatusCode::BAD_GATEWAY, "no") }));
@@ -291,6 +291,16 @@ async fn transport_errors_and_5xx_mark_the_client_span() {
         .await
         .unwrap();
     assert_eq!(res.status(), 502);
+    // A 4xx is an error on a client span too (HTTP client conventions).
+    let res = client
+        .clone()
+        .oneshot(reqwest::Request::new(
+            Method::GET,
+            format!("http://{addr}/missing").parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     // A closed port: a transport error, passed through untouched.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -303,8 +313,18 @@ async fn transport_errors_and_5xx_mark_the_client_span() {
         ))
         .await;
     assert!(err.is_err());
-    let spans = otel.spans(2).await;
-    for span in spans.iter().filter(|s| s.span_kind == SpanKind::Client) {
+    let spans = otel.spans(3).await;
+    let clients: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 3);
+    assert!(clients.iter().any(|s| {
+        s.attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "404")
+    }));
+    for span in clients {
         assert!(
             matches!(span.status, opentelemetry::trace::Status::Error { .. }),
             "{:?}",

@@ -203,3 +203,116 @@ async fn a_server_stream_is_covered_until_its_trailers() {
             .any(|kv| kv.key.as_str() == "rpc.grpc.status_code" && kv.value == Value::I64(13))
     );
 }
+
+/// A gRPC client span whose response carries no `grpc-status`: a non-200
+/// answer (a proxy's 404, 503) is recorded as the status a gRPC client
+/// derives from it, and a 200 whose body ends without trailers is an error.
+/// A span hook that hands back the current span makes no client span.
+/// (The server here has no layer: every exported span is the client's, or
+/// the caller's.)
+#[tokio::test]
+async fn grpc_client_spans_without_grpc_status() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use tower::{ServiceBuilder, ServiceExt};
+    use tower_trace_context::client::{Allowlist, ClientRequest, PropagateLayer};
+
+    let otel = otel::install();
+    let app = Router::new()
+        .route(
+            "/pkg.Svc/Missing",
+            post(|| async { http::StatusCode::NOT_FOUND }),
+        )
+        .route(
+            "/pkg.Svc/Down",
+            post(|| async { http::StatusCode::SERVICE_UNAVAILABLE }),
+        )
+        .route(
+            "/pkg.Svc/NoTrailers",
+            post(|| async { ([("content-type", "application/grpc")], "") }),
+        );
+    let addr = http_support::serve(app).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let call = |layer: PropagateLayer, method: &str| {
+        let req = http::Request::post(format!("http://{addr}/pkg.Svc/{method}"))
+            .header("content-type", "application/grpc")
+            .body(Full::default())
+            .unwrap();
+        let svc = ServiceBuilder::new().layer(layer).service(client.clone());
+        async move {
+            let res = svc.oneshot(req).await.unwrap();
+            let _ = res.into_body().collect().await.unwrap();
+        }
+    };
+    for (method, code, name) in [
+        ("Missing", 12, "UNIMPLEMENTED"),
+        ("Down", 14, "UNAVAILABLE"),
+    ] {
+        otel.exporter.reset();
+        call(PropagateLayer::new(Allowlist::all()), method).await;
+        let spans = otel.spans(1).await;
+        let span = spans
+            .iter()
+            .find(|s| {
+                s.name == format!("pkg.Svc/{method}")
+                    && s.span_kind == opentelemetry::trace::SpanKind::Client
+            })
+            .unwrap();
+        let attr = |key: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(
+            attr("rpc.grpc.status_code"),
+            Some(Value::I64(code)),
+            "{method}"
+        );
+        assert_eq!(attr("error.type"), Some(Value::from(name)), "{method}");
+        assert!(matches!(span.status, Status::Error { .. }), "{method}");
+    }
+
+    otel.exporter.reset();
+    call(PropagateLayer::new(Allowlist::all()), "NoTrailers").await;
+    let spans = otel.spans(1).await;
+    let span = spans
+        .iter()
+        .find(|s| s.span_kind == opentelemetry::trace::SpanKind::Client)
+        .unwrap();
+    assert_eq!(
+        span.status,
+        Status::Error {
+            description: "the response ended without a grpc-status".into()
+        }
+    );
+    assert!(
+        span.attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "error.type" && kv.value == Value::from("_OTHER"))
+    );
+
+    // A hook handing back the current span: no client span, and the
+    // caller's span gets none of the call's outcome.
+    otel.exporter.reset();
+    let job = tracing::info_span!("job", error.type = tracing::field::Empty);
+    let layer = PropagateLayer::new(Allowlist::all())
+        .make_span(|_: &ClientRequest<'_>| tracing::Span::current());
+    tracing::Instrument::instrument(call(layer, "Down"), job.clone()).await;
+    drop(job);
+    let spans = otel.spans(1).await;
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.span_kind != opentelemetry::trace::SpanKind::Client),
+        "{spans:?}"
+    );
+    let job = spans.iter().find(|s| s.name == "job").unwrap();
+    assert_eq!(job.status, Status::Unset);
+    assert!(
+        !job.attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "error.type")
+    );
+}

@@ -64,11 +64,12 @@ impl<B: Body> Body for ResponseBody<B> {
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        match (&polled, this.span.as_ref()) {
+        match (&polled, this.span.as_mut()) {
             (Poll::Ready(Some(Ok(frame))), Some(span)) => {
-                if let Some(trailers) = frame.trailers_ref() {
+                if let (Some(trailers), true) = (frame.trailers_ref(), span.grpc) {
                     let otel = span.otel.as_ref();
-                    grpc::record_status(trailers, grpc::Side::Client, &span.span, otel);
+                    let side = grpc::Side::Client;
+                    span.status_seen |= grpc::record_status(trailers, side, &span.span, otel);
                 }
             }
             (Poll::Ready(Some(Err(_))), Some(span)) => {
@@ -77,7 +78,12 @@ impl<B: Body> Body for ResponseBody<B> {
                     .record("error.type", std::any::type_name::<B::Error>());
                 *this.span = None;
             }
-            (Poll::Ready(None), _) => *this.span = None,
+            (Poll::Ready(None), Some(span)) => {
+                if span.grpc && !span.status_seen {
+                    grpc::record_missing_status(&span.span, span.otel.as_ref());
+                }
+                *this.span = None;
+            }
             _ => {}
         }
         polled

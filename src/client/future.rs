@@ -48,10 +48,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let span = this.span.take().expect("polled after completion");
+        let mut span = this.span.take().expect("polled after completion");
         Poll::Ready(match result {
             Ok(response) => {
-                record_response(&span, response.status(), response.headers());
+                record_response(&mut span, response.status(), response.headers());
                 Ok(response.traced(span))
             }
             Err(error) => {

@@ -62,12 +62,17 @@ impl PropagateLayer {
     /// [`ClientRequest::default_span`] (HTTP and gRPC alike). The trace
     /// context sent is the returned span's, so it should be a child of the
     /// current span (the default parent of a new span) and have an
-    /// OpenTelemetry context. Declare as `Empty` the fields the layer fills
-    /// in: `http.response.status_code`, `otel.status_code`, `error.type`,
-    /// and for gRPC `rpc.grpc.status_code`, `rpc.response.status_code` and
-    /// `otel.status_description`. Called only when the URL is known (see
-    /// [`origin`](Self::origin)) and [`client_span`](Self::client_span) is
-    /// on. A second call replaces the first.
+    /// OpenTelemetry context. It must be a new span: one the hook hands back
+    /// that is the current span is not used (no client span then; the
+    /// current span's context is sent). When the URL is allowlisted the
+    /// layer records the outcome on the span's OpenTelemetry span directly;
+    /// otherwise through `tracing` fields, so declare as `Empty` the ones it
+    /// fills in: `http.response.status_code`, `otel.status_code`,
+    /// `error.type`, and for gRPC `rpc.grpc.status_code`,
+    /// `rpc.response.status_code` and `otel.status_description`. Called only
+    /// when the URL is known (see [`origin`](Self::origin)) and
+    /// [`client_span`](Self::client_span) is on. A second call replaces the
+    /// first.
     ///
     /// ```
     /// use tower_trace_context::client::{Allowlist, ClientRequest, PropagateLayer};

@@ -52,13 +52,13 @@ impl Middleware for PropagateMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
-        let span = self.config.prepare(&mut req);
+        let mut span = self.config.prepare(&mut req);
         let result = next
             .run(req, extensions)
             .instrument(span.span().clone())
             .await;
         match &result {
-            Ok(response) => record_response(&span, response.status(), response.headers()),
+            Ok(response) => record_response(&mut span, response.status(), response.headers()),
             Err(error) => record_error(&span, error),
         }
         result

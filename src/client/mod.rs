@@ -4,7 +4,7 @@
 //! Per request [`PropagateLayer`] opens a client span (`otel.kind = client`,
 //! named after the method, with `http.request.method`, `server.address`,
 //! `server.port`, `url.full` without userinfo, the response status, and
-//! `otel.status_code = ERROR` on 5xx or a transport error) as a child of the
+//! `otel.status_code = ERROR` on 4xx, 5xx or a transport error) as a child of the
 //! current span, and, when the URL is allowed, writes the span's
 //! `traceparent` (and the `tracestate` it carries, unchanged unless the SDK
 //! changed it), the W3C `baggage` of the context (see

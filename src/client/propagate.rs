@@ -13,7 +13,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::client::allowlist::{Allowlist, UrlParts};
 use crate::client::span::MakeClientSpan;
 use crate::client::{ClientRequest, ClientSpan, OutgoingRequest};
-use crate::grpc;
+use crate::grpc::{self, Grpc};
 use crate::propagation::{baggage_value, inject};
 #[cfg(feature = "sentry")]
 use crate::sentry::{SentrySupport, SentryTrace};
@@ -56,11 +56,21 @@ impl ClientConfig {
         });
         let judged = url.is_some();
         let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
+        let grpc = Grpc::of(req.headers()).is_some();
         let span = match (self.client_span, url) {
             (true, Some(url)) => {
                 let request = ClientRequest::new(req.method(), url, req.headers(), allowed);
                 match &self.make_span {
-                    Some(make_span) => (make_span.0)(&request),
+                    Some(make_span) => {
+                        let span = (make_span.0)(&request);
+                        // A hook handing back the current span makes no
+                        // client span: the call's outcome must not land on
+                        // the caller's span.
+                        match span.id().is_some() && span.id() == Span::current().id() {
+                            true => Span::none(),
+                            false => span,
+                        }
+                    }
                     None => request.default_span(),
                 }
             }
@@ -111,7 +121,7 @@ impl ClientConfig {
                 }
             }
         }
-        ClientSpan::new(span, otel)
+        ClientSpan::new(span, otel, grpc)
     }
 
     /// The `baggage` to send: the context's, with (feature `sentry`, Sentry
@@ -179,30 +189,47 @@ fn strip(headers: &mut HeaderMap) {
     }
 }
 
-/// Records the response head on the client span: the HTTP status (a 5xx
-/// is an error) and a trailers-only gRPC response's `grpc-status`.
-/// On the OpenTelemetry span directly when the client span has one: a
-/// `record` goes through the subscriber, several times dearer.
-pub(crate) fn record_response(span: &ClientSpan, status: http::StatusCode, headers: &HeaderMap) {
+/// Records the response head on the client span. HTTP: the status, and
+/// `error.type` with the error status for a 4xx or 5xx (HTTP client
+/// conventions). gRPC: a trailers-only response's `grpc-status`, or, when a
+/// non-200 response carries none, the gRPC status a client derives from the
+/// HTTP status. On the OpenTelemetry span directly when the client span has
+/// one: a `record` goes through the subscriber, several times dearer.
+pub(crate) fn record_response(
+    span: &mut ClientSpan,
+    status: http::StatusCode,
+    headers: &HeaderMap,
+) {
     let code = i64::from(status.as_u16());
+    let http_error = !span.grpc && status.as_u16() >= 400;
     match &span.otel {
         Some(otel) => {
             let otel = otel.span();
             otel.set_attribute(KeyValue::new("http.response.status_code", code));
-            if status.is_server_error() {
+            if http_error {
                 otel.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
                 otel.set_status(Status::error(""));
             }
         }
         None => {
             span.span.record("http.response.status_code", code);
-            if status.is_server_error() {
+            if http_error {
                 span.span.record("otel.status_code", "ERROR");
                 span.span.record("error.type", status.as_str());
             }
         }
     }
-    grpc::record_status(headers, grpc::Side::Client, &span.span, span.otel.as_ref());
+    if span.grpc {
+        let (otel, side) = (span.otel.as_ref(), grpc::Side::Client);
+        span.status_seen = grpc::record_status(headers, side, &span.span, otel);
+        if !span.status_seen && status != http::StatusCode::OK {
+            let code = grpc::code_of_http_status(status);
+            grpc::record_code(code, side, &span.span, otel, || {
+                format!("HTTP status {status}")
+            });
+            span.status_seen = true;
+        }
+    }
 }
 
 pub(crate) fn record_error(span: &ClientSpan, error: &dyn std::fmt::Display) {

@@ -93,7 +93,7 @@ impl<'a> ClientRequest<'a> {
     /// - HTTP: named after the method (`GET`), with `otel.kind = client`,
     ///   `http.request.method`, `server.address`, `server.port`, `url.full`
     ///   (no userinfo), and, recorded later, `http.response.status_code`,
-    ///   `error.type` and `otel.status_code = ERROR` on a 5xx or a transport
+    ///   `error.type` and `otel.status_code = ERROR` on a 4xx, 5xx or a transport
     ///   error (OpenTelemetry HTTP client conventions).
     /// - gRPC ([`grpc`](Self::grpc)): named `{package.Service}/{Method}`, with
     ///   `otel.kind = client`, `rpc.system` and `rpc.system.name = grpc`,
@@ -102,7 +102,10 @@ impl<'a> ClientRequest<'a> {
     ///   `rpc.grpc.status_code`, `rpc.response.status_code` (the code's name)
     ///   and, for every code but OK, `error.type` and the error status with the
     ///   `grpc-message` as description (OpenTelemetry gRPC conventions: on a
-    ///   client span every non-OK code is an error).
+    ///   client span every non-OK code is an error). A non-200 response
+    ///   without `grpc-status` is recorded as the code a gRPC client derives
+    ///   from the HTTP status (404 UNIMPLEMENTED, 503 UNAVAILABLE, ...); a
+    ///   body that ends without any is an error with `error.type = _OTHER`.
     ///
     /// A hook can start from it:
     ///
@@ -159,11 +162,20 @@ pub struct ClientSpan {
     /// The span's OpenTelemetry context, when it has one (to record on it
     /// directly).
     pub(crate) otel: Option<Context>,
+    /// A gRPC call: its status comes from `grpc-status`.
+    pub(crate) grpc: bool,
+    /// A `grpc-status` (or the HTTP status standing in for it) was recorded.
+    pub(crate) status_seen: bool,
 }
 
 impl ClientSpan {
-    pub(crate) fn new(span: Span, otel: Option<Context>) -> Self {
-        Self { span, otel }
+    pub(crate) fn new(span: Span, otel: Option<Context>, grpc: bool) -> Self {
+        Self {
+            span,
+            otel,
+            grpc,
+            status_seen: false,
+        }
     }
 
     /// The tracing span (disabled when the layer made none).

@@ -26,7 +26,8 @@ pin_project! {
         attach: Option<Context>,
         otel: Option<Context>,
         // A grpc-web response: its trailers are a frame of the body.
-        web: Option<grpc::WebFrames>,
+        // Boxed: every other response keeps the body small.
+        web: Option<Box<grpc::WebFrames>>,
     }
 }
 
@@ -43,7 +44,7 @@ impl<B> ResponseBody<B> {
             span,
             attach,
             otel,
-            web: web.then(grpc::WebFrames::default),
+            web: web.then(Box::default),
         }
     }
 

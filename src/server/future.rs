@@ -219,7 +219,11 @@ where
                 // gRPC: a trailers-only response's status (one sent in the
                 // body's trailers is recorded by `ResponseBody`). Only for
                 // gRPC requests: the lookup is not free.
-                let grpc = this.state.as_ref().and_then(|state| state.grpc);
+                // Untraced (no span to record on): nothing to look for.
+                let grpc = match this.otel.is_some() || !this.span.is_disabled() {
+                    true => this.state.as_ref().and_then(|state| state.grpc),
+                    false => None,
+                };
                 if grpc.is_some() {
                     grpc::record_status(
                         response.headers(),
@@ -235,8 +239,14 @@ where
                 // ends, fails or is dropped.
                 let span = std::mem::replace(this.span, Span::none());
                 let (attach, otel) = (this.attach.take(), this.otel.take());
+                // A grpc-web body is read for its trailer frame, unless it
+                // is compressed (`Content-Encoding` other than identity).
                 let web = grpc == Some(grpc::Grpc::Web)
-                    && grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web);
+                    && grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web)
+                    && response
+                        .headers()
+                        .get(http::header::CONTENT_ENCODING)
+                        .is_none_or(|e| e.as_bytes().eq_ignore_ascii_case(b"identity"));
                 Poll::Ready(Ok(
                     response.map(|body| ResponseBody::new(body, span, attach, otel, web))
                 ))

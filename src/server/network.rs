@@ -9,7 +9,9 @@ use http::Extensions;
 /// Under feature `axum` the layer also reads axum's
 /// `ConnectInfo<SocketAddr>` (serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`), and under
-/// feature `tonic` tonic's `TcpConnectInfo` (tonic's server inserts it);
+/// feature `tonic` tonic's `TcpConnectInfo` (tonic's server inserts it on
+/// plain TCP; with tonic's TLS it inserts `TlsConnectInfo`, which is not
+/// read: insert this type there);
 /// any other server inserts this type itself, e.g. in hyper's connection
 /// loop:
 ///
