@@ -175,6 +175,28 @@ fn server_address<B>(request: &Request<B>) -> (Option<&str>, Option<u16>) {
     ((!name.is_empty()).then_some(name), port)
 }
 
+/// An IP address as text, formatted once into a stack buffer for both
+/// `client.address` and `network.peer.address` (a `Display` field is
+/// formatted again for each).
+struct IpText {
+    buf: [u8; 45],
+}
+
+impl IpText {
+    fn new() -> Self {
+        Self { buf: [0; 45] }
+    }
+
+    fn of(&mut self, ip: std::net::IpAddr) -> &str {
+        use std::io::Write;
+        let mut cursor = std::io::Cursor::new(&mut self.buf[..]);
+        // The longest IPv6 text (45 bytes) fits: this write cannot fail.
+        let _ = write!(cursor, "{ip}");
+        let len = cursor.position() as usize;
+        std::str::from_utf8(&self.buf[..len]).unwrap_or_default()
+    }
+}
+
 /// `network.protocol.version`.
 fn protocol_version(version: Version) -> Option<&'static str> {
     match version {
@@ -210,6 +232,8 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         let query = request.uri().query().map(redact_query);
         let (server_address, server_port) = server_address(request);
         let peer = PeerAddr::socket_of(request.extensions());
+        let mut ip_buf = IpText::new();
+        let peer_ip = peer.map(|p| ip_buf.of(p.ip()));
         let user_agent = request
             .headers()
             .get(http::header::USER_AGENT)
@@ -247,8 +271,8 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
             server.address = server_address,
             server.port = server_port.map(i64::from),
             network.protocol.version = protocol_version(request.version()),
-            client.address = peer.map(|p| tracing::field::display(p.ip())),
-            network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
+            client.address = peer_ip,
+            network.peer.address = peer_ip,
             network.peer.port = peer.map(|p| i64::from(p.port())),
             user_agent.original = user_agent,
             http.response.status_code = Empty,
@@ -264,6 +288,8 @@ fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
     let (service, method) = crate::grpc::service_and_method(request.uri().path())?;
     let (server_address, server_port) = server_address(request);
     let peer = PeerAddr::socket_of(request.extensions());
+    let mut ip_buf = IpText::new();
+    let peer_ip = peer.map(|p| ip_buf.of(p.ip()));
     Some(tracing::info_span!(
         "gRPC request",
         otel.kind = "server",
@@ -275,8 +301,8 @@ fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
         server.address = server_address,
         server.port = server_port.map(i64::from),
         network.protocol.version = protocol_version(request.version()),
-        client.address = peer.map(|p| tracing::field::display(p.ip())),
-        network.peer.address = peer.map(|p| tracing::field::display(p.ip())),
+        client.address = peer_ip,
+        network.peer.address = peer_ip,
         network.peer.port = peer.map(|p| i64::from(p.port())),
         rpc.grpc.status_code = Empty,
         rpc.response.status_code = Empty,
@@ -289,7 +315,22 @@ fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
 
 #[cfg(test)]
 mod tests {
-    use super::{redact_query, server_address};
+    use super::{IpText, redact_query, server_address};
+
+    #[test]
+    fn ip_text_is_the_display_form() {
+        for ip in [
+            "127.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+            "fe80::1234:5678:9abc:def0",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(IpText::new().of(ip), ip.to_string());
+        }
+    }
 
     #[test]
     fn query_redaction_and_server_address() {
