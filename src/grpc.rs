@@ -29,11 +29,16 @@ impl Grpc {
         let rest = strip_prefix_ignore_case(value, b"application/grpc")?;
         match rest.first() {
             None | Some(b'+' | b';') => Some(Self::Plain),
-            Some(b'-') => match strip_prefix_ignore_case(rest, b"-web")? {
-                [] | [b'+' | b';', ..] => Some(Self::Web),
-                text if strip_prefix_ignore_case(text, b"-text").is_some() => Some(Self::WebText),
-                _ => None,
-            },
+            Some(b'-') => {
+                // `-web` or `-web-text`, then the end, `+` or `;`.
+                let ends = |rest: &[u8]| matches!(rest.first(), None | Some(b'+' | b';'));
+                let web = strip_prefix_ignore_case(rest, b"-web")?;
+                match strip_prefix_ignore_case(web, b"-text") {
+                    Some(text) if ends(text) => Some(Self::WebText),
+                    None if ends(web) => Some(Self::Web),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -414,6 +419,8 @@ mod tests {
         assert_eq!(kind("application/grpc-web-text+proto"), Some(Grpc::WebText));
         assert_eq!(kind("application/grpc-web;charset=x"), Some(Grpc::Web));
         assert_eq!(kind("application/grpc-webx"), None);
+        assert_eq!(kind("application/grpc-web-text"), Some(Grpc::WebText));
+        assert_eq!(kind("application/grpc-web-textx"), None);
         assert_eq!(kind("application/grpcx"), None);
         assert_eq!(kind("application/json"), None);
         assert_eq!(

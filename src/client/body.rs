@@ -4,10 +4,11 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::client::ClientSpan;
-use crate::grpc;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+
+use crate::client::ClientSpan;
+use crate::grpc;
 
 pin_project! {
     /// Response body of [`Propagate`](crate::client::Propagate) over

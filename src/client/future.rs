@@ -4,9 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use pin_project_lite::pin_project;
+
 use crate::client::propagate::{record_error, record_response};
 use crate::client::{ClientSpan, OutgoingResponse};
-use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`Propagate`](crate::client::Propagate): polls the

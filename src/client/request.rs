@@ -1,8 +1,9 @@
 //! The request and response types the client layer works with.
 
+use http::{HeaderMap, Method, StatusCode};
+
 use crate::client::allowlist::UrlParts;
 use crate::client::{ClientSpan, ResponseBody};
-use http::{HeaderMap, Method, StatusCode};
 
 /// An outgoing HTTP request the client layer can inspect and add headers to:
 /// `http::Request<B>` (hyper-util's client, tower stacks) and, with feature
