@@ -44,6 +44,16 @@ impl Grpc {
     }
 }
 
+/// Whether a response's body is grpc-web whose trailer frame can be read:
+/// binary framing (not `-text`), not compressed (`Content-Encoding` absent
+/// or identity).
+pub(crate) fn is_readable_grpc_web(headers: &HeaderMap) -> bool {
+    Grpc::of(headers) == Some(Grpc::Web)
+        && headers
+            .get(http::header::CONTENT_ENCODING)
+            .is_none_or(|e| e.as_bytes().eq_ignore_ascii_case(b"identity"))
+}
+
 fn strip_prefix_ignore_case<'a>(value: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     let (head, rest) = value.split_at_checked(prefix.len())?;
     head.eq_ignore_ascii_case(prefix).then_some(rest)

@@ -583,4 +583,51 @@ async fn grpc_web_behind_cors_layer() {
     let server = server_span(&spans, "grpc.health.v1.Health/Check");
     assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
     assert_eq!(attr(server, "rpc.grpc.status_code"), Some(Value::I64(0)));
+
+    // A Rust grpc-web client through the client layer: its span reads the
+    // status from the trailer frame too (OK here; the server's INTERNAL
+    // comes trailers-only, in the head).
+    for (service, code) in [("", 0), ("internal", 13)] {
+        otel.exporter.reset();
+        let message = HealthCheckRequest {
+            service: service.into(),
+        };
+        let mut frame = vec![0];
+        frame.extend_from_slice(&(prost_len(&message) as u32).to_be_bytes());
+        frame.extend_from_slice(&prost_bytes(&message));
+        let call = http::Request::post(&url)
+            .header("content-type", "application/grpc-web+proto")
+            .header("x-grpc-web", "1")
+            .body(Full::new(Bytes::from(frame)))
+            .unwrap();
+        let traced = ServiceBuilder::new()
+            .layer(PropagateLayer::new(
+                Allowlist::builder().host("127.0.0.1").build().unwrap(),
+            ))
+            .service(client.clone());
+        let res = tower::ServiceExt::oneshot(traced, call).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let _ = res.into_body().collect().await.unwrap();
+        let spans = otel.spans(2).await;
+        let client_span = find_client_span(&spans, "grpc.health.v1.Health/Check");
+        let server = server_span(&spans, "grpc.health.v1.Health/Check");
+        assert_eq!(server.parent_span_id, client_span.span_context.span_id());
+        assert_eq!(
+            attr(client_span, "rpc.grpc.status_code"),
+            Some(Value::I64(code)),
+            "{service:?}"
+        );
+        match code {
+            0 => assert_eq!(client_span.status, SpanStatus::Unset),
+            _ => assert!(matches!(client_span.status, SpanStatus::Error { .. })),
+        }
+    }
+}
+
+fn prost_len(message: &HealthCheckRequest) -> usize {
+    prost::Message::encoded_len(message)
+}
+
+fn prost_bytes(message: &HealthCheckRequest) -> Vec<u8> {
+    prost::Message::encode_to_vec(message)
 }

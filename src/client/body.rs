@@ -15,19 +15,25 @@ pin_project! {
     /// `http::Response<B>`: the inner body, holding the client span until
     /// the body ends, fails or is dropped, so a streamed response (a gRPC
     /// stream, a large download) is timed whole. A `grpc-status` in the
-    /// trailers is recorded on the span first.
+    /// trailers (for grpc-web, in the body's trailer frame) is recorded on
+    /// the span first.
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
         span: Option<ClientSpan>,
+        // A grpc-web response: its trailers are a frame of the body.
+        web: Option<Box<grpc::WebFrames>>,
     }
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn new(inner: B, span: ClientSpan) -> Self {
+    /// `web`: the body is grpc-web (binary, not compressed) and its trailer
+    /// frame is read for the status.
+    pub(crate) fn new(inner: B, span: ClientSpan, web: bool) -> Self {
         Self {
             inner,
             span: Some(span),
+            web: web.then(Box::default),
         }
     }
 
@@ -66,8 +72,12 @@ impl<B: Body> Body for ResponseBody<B> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
         match (&polled, this.span.as_mut()) {
-            (Poll::Ready(Some(Ok(frame))), Some(span)) => {
-                if let (Some(trailers), true) = (frame.trailers_ref(), span.grpc) {
+            (Poll::Ready(Some(Ok(frame))), Some(span)) if span.grpc => {
+                let web_trailers = match (frame.data_ref(), this.web.as_mut()) {
+                    (Some(data), Some(web)) => web.read(data),
+                    _ => None,
+                };
+                if let Some(trailers) = frame.trailers_ref().or(web_trailers.as_ref()) {
                     let otel = span.otel.as_ref();
                     let side = grpc::Side::Client;
                     span.status_seen |= grpc::record_status(trailers, side, &span.span, otel);

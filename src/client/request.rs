@@ -86,7 +86,8 @@ impl<B> OutgoingResponse for http::Response<B> {
         self.headers()
     }
     fn traced(self, span: ClientSpan) -> Self::Traced {
-        self.map(|body| ResponseBody::new(body, span))
+        let web = span.grpc && crate::grpc::is_readable_grpc_web(self.headers());
+        self.map(|body| ResponseBody::new(body, span, web))
     }
 }
 

@@ -241,12 +241,8 @@ where
                 let (attach, otel) = (this.attach.take(), this.otel.take());
                 // A grpc-web body is read for its trailer frame, unless it
                 // is compressed (`Content-Encoding` other than identity).
-                let web = grpc == Some(grpc::Grpc::Web)
-                    && grpc::Grpc::of(response.headers()) == Some(grpc::Grpc::Web)
-                    && response
-                        .headers()
-                        .get(http::header::CONTENT_ENCODING)
-                        .is_none_or(|e| e.as_bytes().eq_ignore_ascii_case(b"identity"));
+                let web =
+                    grpc == Some(grpc::Grpc::Web) && grpc::is_readable_grpc_web(response.headers());
                 Poll::Ready(Ok(
                     response.map(|body| ResponseBody::new(body, span, attach, otel, web))
                 ))
