@@ -44,6 +44,19 @@ impl Grpc {
     }
 }
 
+/// The trailers a response body frame carries: HTTP trailers, or, for a
+/// grpc-web body being read (`web`), the trailer frame this data frame
+/// completes.
+pub(crate) fn frame_trailers<'a, D: bytes::Buf>(
+    frame: &'a http_body::Frame<D>,
+    web: Option<&mut WebFrames>,
+) -> Option<std::borrow::Cow<'a, HeaderMap>> {
+    if let Some(trailers) = frame.trailers_ref() {
+        return Some(std::borrow::Cow::Borrowed(trailers));
+    }
+    web?.read(frame.data_ref()?).map(std::borrow::Cow::Owned)
+}
+
 /// Whether a response's body is grpc-web whose trailer frame can be read:
 /// binary framing (not `-text`), not compressed (`Content-Encoding` absent
 /// or identity).

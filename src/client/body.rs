@@ -73,14 +73,10 @@ impl<B: Body> Body for ResponseBody<B> {
         let polled = this.inner.poll_frame(cx);
         match (&polled, this.span.as_mut()) {
             (Poll::Ready(Some(Ok(frame))), Some(span)) if span.grpc => {
-                let web_trailers = match (frame.data_ref(), this.web.as_mut()) {
-                    (Some(data), Some(web)) => web.read(data),
-                    _ => None,
-                };
-                if let Some(trailers) = frame.trailers_ref().or(web_trailers.as_ref()) {
+                if let Some(trailers) = grpc::frame_trailers(frame, this.web.as_deref_mut()) {
                     let otel = span.otel.as_ref();
                     let side = grpc::Side::Client;
-                    span.status_seen |= grpc::record_status(trailers, side, &span.span, otel);
+                    span.status_seen |= grpc::record_status(&trailers, side, &span.span, otel);
                 }
             }
             (Poll::Ready(Some(Err(_))), Some(span)) => {

@@ -94,13 +94,9 @@ impl<B: Body> Body for ResponseBody<B> {
         });
         let end = match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                let web_trailers = match (frame.data_ref(), this.web.as_mut()) {
-                    (Some(data), Some(web)) => web.read(data),
-                    _ => None,
-                };
-                if let Some(trailers) = frame.trailers_ref().or(web_trailers.as_ref()) {
+                if let Some(trailers) = grpc::frame_trailers(frame, this.web.as_deref_mut()) {
                     grpc::record_status(
-                        trailers,
+                        &trailers,
                         grpc::Side::Server,
                         this.span,
                         this.otel.as_ref(),
