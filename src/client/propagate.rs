@@ -56,10 +56,11 @@ impl ClientConfig {
         });
         let judged = url.is_some();
         let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
-        let grpc = Grpc::of(req.headers()).is_some();
+        let kind = Grpc::of(req.headers());
         let span = match (self.client_span, url) {
             (true, Some(url)) => {
-                let request = ClientRequest::new(req.method(), url, req.headers(), allowed);
+                let request =
+                    ClientRequest::with_kind(req.method(), url, req.headers(), allowed, kind);
                 match &self.make_span {
                     Some(make_span) => {
                         let span = (make_span.0)(&request);
@@ -121,7 +122,7 @@ impl ClientConfig {
                 }
             }
         }
-        ClientSpan::new(span, otel, grpc)
+        ClientSpan::new(span, otel, kind.is_some())
     }
 
     /// The `baggage` to send: the context's, with (feature `sentry`, Sentry

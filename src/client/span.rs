@@ -21,6 +21,8 @@ pub struct ClientRequest<'a> {
     url: UrlParts<'a>,
     headers: &'a HeaderMap,
     allowed: bool,
+    /// The `content-type`'s kind of gRPC, found once.
+    kind: Option<Grpc>,
 }
 
 impl<'a> ClientRequest<'a> {
@@ -40,11 +42,23 @@ impl<'a> ClientRequest<'a> {
         headers: &'a HeaderMap,
         allowed: bool,
     ) -> Self {
+        Self::with_kind(method, url, headers, allowed, Grpc::of(headers))
+    }
+
+    /// [`new`](Self::new), the kind of gRPC already known.
+    pub(crate) fn with_kind(
+        method: &'a Method,
+        url: UrlParts<'a>,
+        headers: &'a HeaderMap,
+        allowed: bool,
+        kind: Option<Grpc>,
+    ) -> Self {
         Self {
             method,
             url,
             headers,
             allowed,
+            kind,
         }
     }
 
@@ -84,7 +98,7 @@ impl<'a> ClientRequest<'a> {
     /// assert_eq!(req.grpc(), Some(("grpc.health.v1.Health", "Check")));
     /// ```
     pub fn grpc(&self) -> Option<(&'a str, &'a str)> {
-        Grpc::of(self.headers)?;
+        self.kind?;
         service_and_method(self.url.path())
     }
 
