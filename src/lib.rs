@@ -140,7 +140,7 @@ pub use propagation::{
     extract_with_context, inject, inject_baggage,
 };
 pub use wire::{
-    BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView,
+    BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView, DEFAULT_PREFLIGHT_HEADERS,
     DEFAULT_TRACESTATE_LIMIT, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, MAX_TRACESTATE_MEMBERS,
     OwnedTraceState, SENTRY_TRACE, SERVER_TIMING, TIMING_ALLOW_ORIGIN, TRACE_CONTEXT_HEADERS,
     TRACEPARENT, TRACEPARENT_LEN, TRACESTATE, TraceContextHeaders, TraceParent, TraceStateIter,

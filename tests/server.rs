@@ -269,7 +269,7 @@ async fn merges_with_headers_the_app_set() {
     .await;
     assert_eq!(
         reply.all("access-control-allow-headers"),
-        ["content-type, TraceParent", "tracestate"]
+        ["content-type, TraceParent", "tracestate, baggage"]
     );
     // The preflight is not traced (by default): only the GET has a span.
     let spans = otel.spans(1).await;
@@ -310,7 +310,7 @@ async fn preflights_are_not_traced_unless_asked() {
     assert!(reply.status.is_success());
     assert_eq!(
         reply.all("access-control-allow-headers"),
-        ["traceparent, tracestate"]
+        ["traceparent, tracestate, baggage"]
     );
     for name in [
         "server-timing",
@@ -343,7 +343,7 @@ async fn preflights_are_not_traced_unless_asked() {
     assert!(reply.status.is_success());
     assert_eq!(
         reply.all("access-control-allow-headers"),
-        ["traceparent, tracestate"]
+        ["traceparent, tracestate, baggage"]
     );
     assert!(!reply.all("server-timing").is_empty(), "{reply:?}");
     assert_eq!(reply.all("timing-allow-origin"), [ORIGIN]);
@@ -430,16 +430,23 @@ async fn trace_layer_outside_cors_layer_works() {
         &[
             ("origin", ORIGIN),
             ("access-control-request-method", "GET"),
-            ("access-control-request-headers", "traceparent,tracestate"),
+            // What Datadog's browser SDK 7 sends by default in
+            // tracecontext mode: `baggage` must pass with the defaults.
+            (
+                "access-control-request-headers",
+                "baggage,traceparent,tracestate",
+            ),
         ],
     )
     .await;
     assert!(preflight.status.is_success());
     let allowed = preflight.all("access-control-allow-headers").join(",");
-    assert!(
-        allowed.contains("traceparent") && allowed.contains("tracestate"),
-        "{allowed}"
-    );
+    for name in ["traceparent", "tracestate", "baggage"] {
+        assert!(
+            allowed.split(',').any(|n| n.trim() == name),
+            "{name} not allowed: {allowed}"
+        );
+    }
 
     let reply = send(
         Method::GET,

@@ -11,7 +11,7 @@ use http::HeaderName;
 use crate::sentry::SentrySupport;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
 use crate::server::response_headers::ServerTimingName;
-use crate::wire::headers::TRACE_CONTEXT_HEADERS;
+use crate::wire::headers::DEFAULT_PREFLIGHT_HEADERS;
 
 /// Shared, immutable configuration of the server layer.
 #[derive(Clone)]
@@ -55,7 +55,7 @@ impl Default for Config {
             server_timing_duration: None,
             expose_server_timing: true,
             timing_allow_origin: TimingAllowOrigin::MirrorCors,
-            preflight_allow_headers: TRACE_CONTEXT_HEADERS.to_vec(),
+            preflight_allow_headers: DEFAULT_PREFLIGHT_HEADERS.to_vec(),
             baggage: true,
             random_trace_ids: false,
             trace_preflights: false,

@@ -47,7 +47,10 @@ impl TraceContextLayer {
     /// The default layer: continue incoming traces, write
     /// `server-timing: traceparent;desc="..."`, expose it to cross-origin
     /// `fetch()`, mirror CORS into `Timing-Allow-Origin`, and add
-    /// `traceparent, tracestate` to preflight `Access-Control-Allow-Headers`.
+    /// `traceparent, tracestate, baggage` ([`DEFAULT_PREFLIGHT_HEADERS`]) to
+    /// preflight `Access-Control-Allow-Headers`.
+    ///
+    /// [`DEFAULT_PREFLIGHT_HEADERS`]: crate::DEFAULT_PREFLIGHT_HEADERS
     ///
     /// ```
     /// # use tower_trace_context::server::TraceContextLayer;
@@ -234,16 +237,22 @@ impl<M> TraceContextLayer<M> {
     }
 
     /// Header names merged into `Access-Control-Allow-Headers` of CORS
-    /// preflight responses (default `traceparent, tracestate`; an empty list
-    /// turns the merge off). A second call replaces the list.
+    /// preflight responses (default [`DEFAULT_PREFLIGHT_HEADERS`]: every
+    /// header the layer reads, `traceparent, tracestate, baggage`, so a
+    /// browser SDK sending W3C `baggage` is not blocked; an empty list turns
+    /// the merge off). A second call replaces the list, so include the
+    /// defaults when adding a vendor's headers.
     ///
     /// ```
     /// use http::HeaderName;
-    /// use tower_trace_context::{server::TraceContextLayer, TRACE_CONTEXT_HEADERS};
-    /// let names = [&TRACE_CONTEXT_HEADERS[..], &[HeaderName::from_static("baggage")]].concat();
+    /// use tower_trace_context::{server::TraceContextLayer, DEFAULT_PREFLIGHT_HEADERS};
+    /// let names = [&DEFAULT_PREFLIGHT_HEADERS[..], &[HeaderName::from_static("request-id")]].concat();
+    /// assert_eq!(names.len(), 4);
     /// let layer = TraceContextLayer::new().preflight_allow_headers(names);
     /// # let _ = layer;
     /// ```
+    ///
+    /// [`DEFAULT_PREFLIGHT_HEADERS`]: crate::DEFAULT_PREFLIGHT_HEADERS
     #[must_use]
     pub fn preflight_allow_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
         self.config_mut().preflight_allow_headers = names.into_iter().collect();

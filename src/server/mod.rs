@@ -22,7 +22,7 @@
 //!    `Access-Control-Expose-Headers: server-timing` for requests with an
 //!    `Origin`, `Timing-Allow-Origin` per [`TimingAllowOrigin`], and, on CORS
 //!    preflight responses that allow the origin,
-//!    `Access-Control-Allow-Headers: traceparent, tracestate`.
+//!    `Access-Control-Allow-Headers: traceparent, tracestate, baggage`.
 //!
 //! Responses a shared cache may store (RFC 9111; see
 //! [`TraceContextLayer::trace_cacheable_responses`]) get no trace entries in

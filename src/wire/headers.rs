@@ -56,7 +56,19 @@ pub const SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
 /// ```
 pub const BROWSER_TRACE_HEADERS: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAGGAGE, SENTRY_TRACE];
 
-/// Statics for borrowing into a `Lines::Map`.
+/// The headers the server layer reads by default, and so what it adds to a
+/// CORS preflight's `Access-Control-Allow-Headers` by default: the W3C pair
+/// and W3C `baggage` (which Datadog's browser SDK 7 and OpenTelemetry web's
+/// baggage propagator send). A browser blocks a cross-origin `fetch` whose
+/// preflight answer does not list every header it carries.
+///
+/// ```
+/// use tower_trace_context::DEFAULT_PREFLIGHT_HEADERS;
+/// let names: Vec<&str> = DEFAULT_PREFLIGHT_HEADERS.iter().map(|n| n.as_str()).collect();
+/// assert_eq!(names, ["traceparent", "tracestate", "baggage"]);
+/// ```
+pub const DEFAULT_PREFLIGHT_HEADERS: [HeaderName; 3] = [TRACEPARENT, TRACESTATE, BAGGAGE];
+
 /// The `Server-Timing` header (W3C Server Timing).
 ///
 /// ```
