@@ -1,5 +1,6 @@
 //! The allowlist on any URL and any rules: no panic; spellings of one URL
-//! that differ in host case, a default port or a trailing dot get the same
+//! that differ in host case, an `http`/`https` default port or a trailing dot
+//! on a name (not on one ending in a number, like `127.0.0.1.`) get the same
 //! answer; and an origin, host or host-suffix rule never allows a URL whose
 //! host, as the `url` crate parses it (WHATWG rules), is not the rule's.
 #![no_main]
@@ -125,15 +126,23 @@ fn spellings(uri: &http::Uri) -> Vec<String> {
         host.to_ascii_uppercase()
     )];
     let default = match scheme.to_ascii_lowercase().as_str() {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
+        // Only these: connectors differ on `ws`/`wss` (hyper-util uses 80).
+        "http" => Some(80),
+        "https" => Some(443),
         _ => None,
     };
     if let (Some(d), true) = (default, port.is_empty()) {
         out.push(format!("{scheme}://{userinfo}{host}:{d}{path}"));
     }
-    if !host.ends_with('.') && !host.starts_with('[') && host.parse::<std::net::Ipv4Addr>().is_err()
-    {
+    // A host ending in a number (`127.0.0.1`, `svc.8`) is another host with
+    // a dot: a connector resolves `127.0.0.1.` as a name.
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let ends_in_number = (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+        || last
+            .strip_prefix("0x")
+            .or_else(|| last.strip_prefix("0X"))
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !host.ends_with('.') && !host.starts_with('[') && !ends_in_number {
         out.push(format!("{scheme}://{userinfo}{host}.{port}{path}"));
     }
     out

@@ -355,8 +355,13 @@ impl fmt::Debug for Rule {
 /// - [`predicate`](AllowlistBuilder::predicate): any closure.
 ///
 /// Every rule sees the same normalised URL: scheme and host compared
-/// without case, the host's trailing dot dropped, the scheme's default port
-/// (80 for `http`/`ws`, 443 for `https`/`wss`) the same as no port, and
+/// without case, the host's trailing dot dropped (but for a host ending in a
+/// number, such as `127.0.0.1.`: a connector resolves that as a name, so it
+/// is no IP literal and matches no rule naming the IP), the scheme's
+/// default port (80 for `http`, 443 for `https`; other schemes such as
+/// `ws`/`wss` have none, as connectors differ: rules for them name a port,
+/// and a URL of theirs without one matches no rule with a port) the same
+/// as no port, and
 /// userinfo never part of the host (`https://api.example.com@evil.test/` is
 /// `evil.test`). Text rules and regexes match the URL written as
 /// `scheme://host[:port]/path[?query]` with scheme and host lowercase, the

@@ -64,6 +64,84 @@ fn origin_rules() {
             ("http://127.0.0.1:7777/test", true),
             ("http://127.0.0.1:7778/test", false),
             ("http://127.0.0.10:7777/", false),
+            // `127.0.0.1.` is a name the connector resolves, not the IP.
+            ("http://127.0.0.1.:7777/test", false),
+        ],
+    );
+    // A name ending in a number: its dot is kept, so it is not the
+    // dotless name either.
+    let allow = Allowlist::builder().host("svc.8").build().unwrap();
+    check(
+        &allow,
+        "host svc.8",
+        &[("http://svc.8/", true), ("http://svc.8./", false)],
+    );
+}
+
+/// Default ports are the ones a connector uses: 80 for `http`, 443 for
+/// `https`. For `ws`/`wss` connectors differ (hyper-util's connects to 80
+/// for anything but `https`; a WebSocket client to 443 for `wss`), so a rule
+/// for them must name its port, and only an explicit port matches it.
+#[test]
+fn default_ports_as_connectors_use_them() {
+    let allow = Allowlist::builder()
+        .origin("wss://127.0.0.1:443")
+        .origin("ws://127.0.0.1:8080")
+        .url_prefix("wss://a.example:8443/socket")
+        .build()
+        .unwrap();
+    check(
+        &allow,
+        "wss/ws origins with ports",
+        &[
+            ("wss://127.0.0.1:443/socket", true),
+            ("wss://127.0.0.1/socket", false), // hyper-util would connect to :80
+            ("ws://127.0.0.1:8080/", true),
+            ("ws://127.0.0.1/", false),
+            ("wss://a.example:8443/socket/1", true),
+            ("wss://a.example/socket/1", false),
+        ],
+    );
+    for rule in ["wss://127.0.0.1", "ws://127.0.0.1"] {
+        let err = Allowlist::builder().origin(rule).build().unwrap_err();
+        assert!(
+            matches!(err, AllowlistError::InvalidOrigin { .. }),
+            "{rule}: {err}"
+        );
+        assert!(err.to_string().contains("no default port"), "{err}");
+        let err = Allowlist::builder()
+            .url_prefix(format!("{rule}/x"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, AllowlistError::InvalidPrefix { .. }), "{err}");
+    }
+    // `http`/`https` keep their defaults.
+    let allow = Allowlist::builder()
+        .origin("http://127.0.0.1")
+        .origin("https://127.0.0.1")
+        .build()
+        .unwrap();
+    check(
+        &allow,
+        "http/https default ports",
+        &[
+            ("http://127.0.0.1:80/", true),
+            ("https://127.0.0.1:443/", true),
+            ("http://127.0.0.1:443/", false),
+            ("ws://127.0.0.1:80/", false), // scheme differs
+        ],
+    );
+    // Exact URLs keep a `wss` port in their text: `:443` is not dropped.
+    let allow = Allowlist::builder()
+        .exact_url("wss://a.example:443/s")
+        .build()
+        .unwrap();
+    check(
+        &allow,
+        "exact wss URL",
+        &[
+            ("wss://a.example:443/s", true),
+            ("wss://a.example/s", false),
         ],
     );
 }
@@ -503,6 +581,21 @@ fn cidr_rules() {
             ("http://10.0.0.1.nip.io/", false), // a name, not an IP literal
             ("http://0x0a.0.0.1/", false),      // not dotted decimal: no match (fail closed)
             ("http://10.0.0.1@evil.test/", false),
+            // A trailing dot after an IP literal makes it a DNS name to the
+            // connector (hyper-util resolves `127.0.0.1.`): no IP rule.
+            ("http://10.0.0.1./", false),
+            ("http://10.0.0.1.:8080/", false),
+            ("http://192.168.1.7./", false),
+            ("http://10.0.0.0x1./", false),
+        ],
+    );
+    let allow = Allowlist::builder().cidr("127.0.0.0/8").build().unwrap();
+    check(
+        &allow,
+        "cidr 127.0.0.0/8",
+        &[
+            ("http://127.0.0.1:8080/", true),
+            ("http://127.0.0.1.:8080/", false),
         ],
     );
     let err = Allowlist::builder().cidr("10.0.0.1/8").build().unwrap_err();

@@ -101,7 +101,12 @@ impl<'a> UrlParts<'a> {
         Some(Self {
             scheme: url.scheme(),
             host: url.host_str()?,
-            port: url.port(),
+            // `url` leaves out a special scheme's default port (`wss://a:443`
+            // has none), which for `ws`/`wss` this crate does not assume.
+            port: match url.scheme() {
+                "http" | "https" => url.port(),
+                _ => url.port_or_known_default(),
+            },
             path: url.path(),
             query: url.query(),
         })
@@ -125,8 +130,17 @@ impl<'a> UrlParts<'a> {
         self.port
     }
 
-    /// The explicit port, or the scheme's default (`http`/`ws` 80,
-    /// `https`/`wss` 443).
+    /// The explicit port, or the port a connector uses for the scheme: 80
+    /// for `http`, 443 for `https`. Other schemes (`ws`, `wss`, ...) have
+    /// none here: hyper-util's connector uses 80 for every scheme but
+    /// `https`, a WebSocket client uses 443 for `wss`, so a rule with a port
+    /// can only be sure of an explicit one.
+    ///
+    /// ```
+    /// # use tower_trace_context::client::UrlParts;
+    /// assert_eq!(UrlParts::new("wss", "a.example", None, "/", None).port_or_default(), None);
+    /// assert_eq!(UrlParts::new("wss", "a.example", Some(443), "/", None).port_or_default(), Some(443));
+    /// ```
     #[must_use]
     pub fn port_or_default(&self) -> Option<u16> {
         self.port.or_else(|| default_port(self.scheme))
@@ -159,10 +173,13 @@ impl fmt::Display for UrlParts<'_> {
     }
 }
 
+/// The port every connector agrees on for `scheme`: 80 for `http`, 443 for
+/// `https`. For `ws`/`wss` they do not (hyper-util's `HttpConnector`
+/// connects to 80 for every scheme but `https`), so those have none.
 pub(super) fn default_port(scheme: &str) -> Option<u16> {
-    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
+    if scheme.eq_ignore_ascii_case("http") {
         Some(80)
-    } else if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
+    } else if scheme.eq_ignore_ascii_case("https") {
         Some(443)
     } else {
         None
@@ -170,8 +187,25 @@ pub(super) fn default_port(scheme: &str) -> Option<u16> {
 }
 
 /// A host without its one optional trailing dot (a fully qualified name).
+/// A host whose last label is a number (`127.0.0.1.`, `10.0.0.0x1.`) keeps
+/// its dot: it is no IP literal, as a connector resolves it as a DNS name,
+/// so neither an IP rule nor a host rule naming the IP may take it.
 pub(super) fn trim_dot(host: &str) -> &str {
-    host.strip_suffix('.').unwrap_or(host)
+    match host.strip_suffix('.') {
+        Some(name) if !ends_in_number(name) => name,
+        _ => host,
+    }
+}
+
+/// Whether the last label is a number (WHATWG URL's "ends in a number":
+/// decimal digits, or `0x` and hex digits).
+fn ends_in_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `rule` is stored lowercase; most hosts are lowercase too, so try a plain
