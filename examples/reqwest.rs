@@ -70,13 +70,20 @@ async fn main() {
         .build()
         .expect("valid allowlist");
 
+    // reqwest follows redirects inside its Client: the layer's policy keeps
+    // trace headers from following one to a URL the allowlist denies.
+    let layer = PropagateLayer::new(allow);
+    let http = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .expect("client");
     // reqwest's Client is a tower Service: wrap it with the layer.
     let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow.clone()))
-        .service(reqwest::Client::new());
-    // Or, with reqwest-middleware:
-    let mw_client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(PropagateMiddleware::new(PropagateLayer::new(allow)))
+        .layer(layer.clone())
+        .service(http.clone());
+    // Or, with reqwest-middleware (the propagating middleware innermost):
+    let mw_client = reqwest_middleware::ClientBuilder::new(http)
+        .with(PropagateMiddleware::new(layer))
         .build();
 
     async {

@@ -16,7 +16,6 @@
 
 use std::net::SocketAddr;
 
-use http::uri::{Authority, Scheme};
 use tonic::transport::{Channel, Server};
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_client::HealthClient;
@@ -35,15 +34,14 @@ mod print_exporter;
 async fn traced_channel(
     addr: SocketAddr,
 ) -> Result<Propagate<Channel>, Box<dyn std::error::Error>> {
-    let channel = Channel::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await?;
+    let endpoint = Channel::from_shared(format!("http://{addr}"))?;
+    let channel = endpoint.connect().await?;
     let allow = Allowlist::builder()
         .origin(format!("http://{addr}"))
         .build()?;
-    // A tonic channel hands its layers path-only URIs: say where they go.
-    let layer =
-        PropagateLayer::new(allow).origin(Scheme::HTTP, Authority::try_from(addr.to_string())?);
+    // A tonic channel hands its layers path-only URIs and sends every call
+    // to its endpoint: say where they go, from the endpoint itself.
+    let layer = PropagateLayer::new(allow).origin_uri(endpoint.uri())?;
     Ok(ServiceBuilder::new().layer(layer).service(channel))
 }
 

@@ -47,9 +47,12 @@ pub(crate) fn allowlist(allow: &[String]) -> Result<Allowlist, AllowlistError> {
 
 /// The test service's router.
 pub(crate) fn app(allow: Allowlist) -> Router {
-    let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow))
-        .service(reqwest::Client::new());
+    let layer = PropagateLayer::new(allow);
+    let http = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .expect("reqwest client");
+    let client = ServiceBuilder::new().layer(layer).service(http);
     let test = move |body: Bytes| {
         let client = client.clone();
         async move {

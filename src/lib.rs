@@ -28,9 +28,11 @@
 //! | `axum` | the route template names the server span; axum's `ConnectInfo` as the peer address |
 //! | `html` | `html::MetaTagsLayer` and `html::TraceMetaTags` |
 //! | `regex` | regex allowlist rules (off by default: a default build has no regex engine) |
-//! | `reqwest` | `PropagateLayer` over `reqwest::Request` |
+//! | `reqwest` | `PropagateLayer` over `reqwest::Request`; its `redirect_policy` |
 //! | `reqwest-middleware` | `client::PropagateMiddleware` |
 //! | `sentry` | the `sentry` module and both layers' `sentry(..)` |
+//! | `tonic` | `NamedService` for the server layer's service; tonic's peer address |
+//! | `tower-http` | the client layer warns when tower-http's `FollowRedirect` inside it took trace headers to a denied URL |
 //!
 //! # Quick start
 //!
@@ -140,11 +142,11 @@ pub use propagation::{
     extract_with_context, inject, inject_baggage,
 };
 pub use wire::{
-    BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView, DEFAULT_PREFLIGHT_HEADERS,
-    DEFAULT_TRACESTATE_LIMIT, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, MAX_TRACESTATE_MEMBERS,
-    OwnedTraceState, SENTRY_TRACE, SERVER_TIMING, TIMING_ALLOW_ORIGIN, TRACE_CONTEXT_HEADERS,
-    TRACEPARENT, TRACEPARENT_LEN, TRACESTATE, TraceContextHeaders, TraceParent, TraceStateIter,
-    TraceStateView,
+    BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView,
+    DEFAULT_PREFLIGHT_HEADERS, DEFAULT_TRACESTATE_LIMIT, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
+    MAX_TRACESTATE_MEMBERS, OwnedTraceState, SENTRY_TRACE, SERVER_TIMING, TIMING_ALLOW_ORIGIN,
+    TRACE_CONTEXT_HEADERS, TRACEPARENT, TRACEPARENT_LEN, TRACESTATE, TraceContextHeaders,
+    TraceParent, TraceStateIter, TraceStateView,
 };
 
 /// The `opentelemetry` crate this crate is built with (0.33): use it, or

@@ -27,7 +27,35 @@ const PARENT: &str = "00f067aa0ba902b7";
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TS: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
 
-use http_support::recorder;
+use http_support::{Seen, recorder};
+use std::net::SocketAddr;
+
+use std::sync::{Arc, Mutex};
+
+/// `tower_trace_context` events, with their level and message.
+type Events = Arc<Mutex<Vec<(tracing::Level, String)>>>;
+/// Records `tower_trace_context` events into [`Events`].
+struct Record(Events);
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        if event.metadata().target() == "tower_trace_context" {
+            self.0
+                .lock()
+                .unwrap()
+                .push((*event.metadata().level(), message.0));
+        }
+    }
+}
 
 const LEAKY: [&str; 4] = ["traceparent", "tracestate", "baggage", "sentry-trace"];
 
@@ -423,39 +451,8 @@ async fn without_opentelemetry_the_incoming_context_passes_through() {
 /// rules.
 #[tokio::test]
 async fn path_only_uris_are_said_once_and_get_no_trace_headers() {
-    use std::sync::{Arc, Mutex};
     use tracing_subscriber::layer::SubscriberExt;
 
-    type Events = Arc<Mutex<Vec<(tracing::Level, String)>>>;
-    struct Record(Events);
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            _: tracing_subscriber::layer::Context<'_, S>,
-        ) {
-            struct Message(String);
-            impl tracing::field::Visit for Message {
-                fn record_debug(
-                    &mut self,
-                    field: &tracing::field::Field,
-                    value: &dyn std::fmt::Debug,
-                ) {
-                    if field.name() == "message" {
-                        self.0 = format!("{value:?}");
-                    }
-                }
-            }
-            let mut message = Message(String::new());
-            event.record(&mut message);
-            if event.metadata().target() == "tower_trace_context" {
-                self.0
-                    .lock()
-                    .unwrap()
-                    .push((*event.metadata().level(), message.0));
-            }
-        }
-    }
     let events = Events::default();
     let _guard = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(Record(events.clone())),
@@ -563,4 +560,327 @@ async fn path_only_uris_are_judged_against_the_configured_origin() {
 
     // Another target: the hand-set header is stripped, nothing is sent.
     assert_eq!(call(to("evil.test:443")).await, None);
+}
+
+/// A server that records the headers of every request and answers `status`,
+/// with `location` as `Location` when given.
+async fn hop(status: http::StatusCode, location: Option<String>) -> (SocketAddr, Seen) {
+    use axum::extract::State;
+    let seen = Seen::default();
+    let answer = move |State(seen): State<Seen>, headers: http::HeaderMap| {
+        let location = location.clone();
+        async move {
+            seen.lock().unwrap().push(headers);
+            let mut response = http::Response::new(axum::body::Body::from("hop"));
+            *response.status_mut() = status;
+            if let Some(location) = location {
+                response
+                    .headers_mut()
+                    .insert(http::header::LOCATION, location.parse().unwrap());
+            }
+            response
+        }
+    };
+    let app = Router::new()
+        .route("/{*path}", get(answer))
+        .with_state(seen.clone());
+    (http_support::serve(app).await, seen)
+}
+
+/// A `302` to `to`, recording what it got.
+async fn redirect_to(to: String) -> (SocketAddr, Seen) {
+    hop(http::StatusCode::FOUND, Some(to)).await
+}
+
+/// Which of the trace headers each request a server got carried.
+fn trace_headers(seen: &Seen) -> Vec<Vec<&'static str>> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|h| LEAKY.into_iter().filter(|n| h.contains_key(*n)).collect())
+        .collect()
+}
+
+/// A retry middleware that sends a request failing with a 5xx to a backup
+/// host: the URL-rewriting kind that must sit outside `PropagateMiddleware`.
+struct Failover(SocketAddr);
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Failover {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let backup = req.try_clone().map(|mut backup| {
+            let url = format!("http://{}{}", self.0, req.url().path());
+            *backup.url_mut() = url.parse().unwrap();
+            backup
+        });
+        let response = next.clone().run(req, extensions).await?;
+        match backup {
+            Some(backup) if response.status().is_server_error() => {
+                next.run(backup, extensions).await
+            }
+            _ => Ok(response),
+        }
+    }
+}
+
+/// Trace headers never follow a redirect (or a failover) to a URL the
+/// allowlist denies, in every documented set-up; the undocumented orders
+/// are shown to leak (so the README's rules matter) and are reported with
+/// one `WARN`. Real servers on 127.0.0.1 record what each one got.
+#[tokio::test]
+async fn redirects_and_failovers_never_carry_trace_headers_to_denied_hosts() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tower_http::follow_redirect::FollowRedirectLayer;
+    use tower_trace_context::client::OutgoingResponse;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let events = Events::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(Record(events.clone())),
+    );
+    let warnings = |text: &str| {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(level, m)| *level == tracing::Level::WARN && m.contains(text))
+            .count()
+    };
+    let only = |addr: SocketAddr| {
+        PropagateLayer::new(
+            Allowlist::builder()
+                .origin(format!("http://{addr}"))
+                .build()
+                .unwrap(),
+        )
+    };
+    const ALL: [&str; 2] = ["traceparent", "baggage"];
+
+    // 1. PropagateLayer over reqwest with the layer's redirect policy: the
+    //    302 to a denied host is not followed; that host gets nothing.
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let (a, a_seen) = redirect_to(format!("http://{b}/landed")).await;
+    let layer = only(a);
+    let client = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new().layer(layer).service(client);
+    let req = reqwest::Request::new(Method::GET, format!("http://{a}/start").parse().unwrap());
+    let response = client.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::FOUND);
+    assert_eq!(trace_headers(&a_seen), [["traceparent"]]);
+    assert!(
+        b_seen.lock().unwrap().is_empty(),
+        "the denied host was called"
+    );
+    assert_eq!(warnings("was not followed"), 1);
+
+    // 2. The same with PropagateMiddleware (and a hand-set baggage, which
+    //    the allowlisted host gets and the denied one must not).
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let (a, a_seen) = redirect_to(format!("http://{b}/landed")).await;
+    let layer = only(a);
+    let client = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(client)
+        .with(PropagateMiddleware::new(layer))
+        .build();
+    let response = client
+        .get(format!("http://{a}/start"))
+        .header("baggage", "k=v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::FOUND);
+    assert_eq!(trace_headers(&a_seen), [ALL]);
+    assert!(
+        b_seen.lock().unwrap().is_empty(),
+        "the denied host was called"
+    );
+    assert_eq!(warnings("was not followed"), 1, "once per process");
+
+    // 3. A chain through allowlisted hosts only is followed to the end, each
+    //    hop with the same trace headers.
+    let (d, d_seen) = hop(http::StatusCode::OK, None).await;
+    let (c, c_seen) = redirect_to(format!("http://{d}/end")).await;
+    let (a, a_seen) = redirect_to(format!("http://{c}/next")).await;
+    let layer = PropagateLayer::new(
+        Allowlist::builder()
+            .origin(format!("http://{a}"))
+            .origin(format!("http://{c}"))
+            .origin(format!("http://{d}"))
+            .build()
+            .unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new().layer(layer).service(client);
+    let req = reqwest::Request::new(Method::GET, format!("http://{a}/start").parse().unwrap());
+    let response = client.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(response.url().port(), Some(d.port()));
+    let tp = |seen: &Seen| seen.lock().unwrap()[0]["traceparent"].clone();
+    assert_eq!(tp(&a_seen), tp(&c_seen));
+    assert_eq!(tp(&c_seen), tp(&d_seen));
+
+    // ... and a chain through a denied host stops at its first hop, even
+    //    when it would come back to an allowlisted one.
+    let (c, c_seen) = hop(http::StatusCode::OK, None).await;
+    let (b, b_seen) = redirect_to(format!("http://{c}/back")).await;
+    let (a, a_seen) = redirect_to(format!("http://{b}/out")).await;
+    let layer = PropagateLayer::new(
+        Allowlist::builder()
+            .origin(format!("http://{a}"))
+            .origin(format!("http://{c}"))
+            .build()
+            .unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .unwrap();
+    let client = ServiceBuilder::new().layer(layer).service(client);
+    let req = reqwest::Request::new(Method::GET, format!("http://{a}/start").parse().unwrap());
+    assert_eq!(
+        client.oneshot(req).await.unwrap().status(),
+        http::StatusCode::FOUND
+    );
+    assert_eq!(trace_headers(&a_seen), [["traceparent"]]);
+    assert!(b_seen.lock().unwrap().is_empty() && c_seen.lock().unwrap().is_empty());
+
+    // ... while a chain that starts at a denied host carries no trace
+    //    headers (they were stripped), so it is followed everywhere.
+    let (a, a_seen) = hop(http::StatusCode::OK, None).await;
+    let (e, e_seen) = redirect_to(format!("http://{a}/in")).await;
+    let layer = only(a);
+    let client = reqwest::Client::builder()
+        .redirect(layer.redirect_policy())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(client)
+        .with(PropagateMiddleware::new(layer))
+        .build();
+    let response = client
+        .get(format!("http://{e}/start"))
+        .header("baggage", "k=v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(trace_headers(&e_seen), [Vec::<&str>::new()]);
+    assert_eq!(trace_headers(&a_seen), [Vec::<&str>::new()]);
+
+    // 4. Before: reqwest's own policy follows the 302 with the trace
+    //    headers (the leak the policy above prevents); the layer sees the
+    //    response come from the denied URL and says so, once.
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let (a, _) = redirect_to(format!("http://{b}/landed")).await;
+    let client = ServiceBuilder::new()
+        .layer(only(a))
+        .service(reqwest::Client::new());
+    let req = reqwest::Request::new(Method::GET, format!("http://{a}/start").parse().unwrap());
+    assert_eq!(
+        client.oneshot(req).await.unwrap().status(),
+        http::StatusCode::OK
+    );
+    assert_eq!(trace_headers(&b_seen), [["traceparent"]]);
+    assert_eq!(warnings("followed a redirect with them"), 1);
+
+    // 5. hyper-util with tower-http's FollowRedirectLayer outside
+    //    PropagateLayer (the documented order): every hop is judged, and
+    //    the denied one gets nothing, hand-set headers included.
+    let hyper_client = || Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let get = |url: String| {
+        http::Request::get(url)
+            .header("baggage", "k=v")
+            .body(Empty::<Bytes>::new())
+            .unwrap()
+    };
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let (a, a_seen) = redirect_to(format!("http://{b}/landed")).await;
+    let client = ServiceBuilder::new()
+        .layer(FollowRedirectLayer::new())
+        .layer(only(a))
+        .service(hyper_client());
+    let response = client
+        .oneshot(get(format!("http://{a}/start")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(trace_headers(&a_seen), [ALL]);
+    assert_eq!(trace_headers(&b_seen), [Vec::<&str>::new()]);
+
+    //    The other order leaks: FollowRedirect re-sends the headers the
+    //    layer added. The layer sees tower-http's RequestUri on the
+    //    response (feature `tower-http`): the denied final URL is reported.
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let (a, _) = redirect_to(format!("http://{b}/landed")).await;
+    let client = ServiceBuilder::new()
+        .layer(only(a))
+        .layer(FollowRedirectLayer::new())
+        .service(hyper_client());
+    let response = client
+        .oneshot(get(format!("http://{a}/start")))
+        .await
+        .unwrap();
+    assert_eq!(trace_headers(&b_seen), [ALL]);
+    let final_url = response.final_url().unwrap();
+    assert_eq!(final_url.port(), Some(b.port()));
+    assert!(
+        !Allowlist::builder()
+            .origin(format!("http://{a}"))
+            .build()
+            .unwrap()
+            .matches(&final_url)
+    );
+
+    // 6. A failover middleware outside PropagateMiddleware (documented):
+    //    the backup host is judged on its own and gets nothing.
+    let (backup, backup_seen) = hop(http::StatusCode::OK, None).await;
+    let (primary, primary_seen) = hop(http::StatusCode::SERVICE_UNAVAILABLE, None).await;
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(Failover(backup))
+        .with(PropagateMiddleware::new(only(primary)))
+        .build();
+    let response = client
+        .get(format!("http://{primary}/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(trace_headers(&primary_seen), [["traceparent"]]);
+    assert_eq!(trace_headers(&backup_seen), [Vec::<&str>::new()]);
+
+    //    Inside it, the failover rewrites the URL after the layer judged
+    //    it: the backup gets the headers (hence the README's rule).
+    let (backup, backup_seen) = hop(http::StatusCode::OK, None).await;
+    let (primary, primary_seen) = hop(http::StatusCode::SERVICE_UNAVAILABLE, None).await;
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(PropagateMiddleware::new(only(primary)))
+        .with(Failover(backup))
+        .build();
+    client
+        .get(format!("http://{primary}/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trace_headers(&primary_seen), [["traceparent"]]);
+    assert_eq!(trace_headers(&backup_seen), [["traceparent"]]);
+
+    // One WARN of each kind for the whole process.
+    assert_eq!(warnings("was not followed"), 1);
+    assert_eq!(warnings("followed a redirect with them"), 1);
 }

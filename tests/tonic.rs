@@ -469,6 +469,86 @@ async fn channels_propagate_only_when_allowlisted() {
     assert_ne!(server.span_context.trace_id(), otel::trace_id(TRACE));
 }
 
+/// A tonic client's `with_origin` names a host the `Channel` never goes to:
+/// tonic's `AddOrigin` sends the call to the channel's endpoint. With the
+/// layer's origin taken from that endpoint (`origin_uri`), such an absolute
+/// URI is judged as going elsewhere and gets no trace headers, although its
+/// host is allowlisted; path-only calls to the endpoint are judged as
+/// `http://127.0.0.1:port/...`.
+#[tokio::test]
+async fn with_origin_over_a_channel_to_another_endpoint_gets_no_trace_headers() {
+    let otel = otel::install();
+    let health = TestHealth::default();
+    let addr = serve(health.clone(), Collector::default()).await;
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+    let channel = endpoint.connect().await.unwrap();
+    let orders = Allowlist::builder()
+        .host("orders.internal")
+        .build()
+        .unwrap();
+
+    // Without an origin the layer can only judge the URI tonic wrote (hence
+    // `origin_uri` for channels).
+    let mut client = HealthClient::with_origin(
+        ServiceBuilder::new()
+            .layer(PropagateLayer::new(orders.clone()))
+            .service(channel.clone()),
+        "http://orders.internal:50051".parse().unwrap(),
+    );
+    client.check(HealthCheckRequest::default()).await.unwrap();
+    assert!(health.seen.lock().unwrap()[0].is_some(), "the old leak");
+    health.seen.lock().unwrap().clear();
+
+    // With the endpoint's origin: nothing is sent, hand-set headers are
+    // stripped.
+    let layer = PropagateLayer::new(orders)
+        .origin_uri(endpoint.uri())
+        .unwrap();
+    let mut client = HealthClient::with_origin(
+        ServiceBuilder::new().layer(layer).service(channel.clone()),
+        "http://orders.internal:50051".parse().unwrap(),
+    );
+    client
+        .check(with_traceparent(HealthCheckRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(*health.seen.lock().unwrap(), vec![None]);
+    health.seen.lock().unwrap().clear();
+
+    // An allowlisted endpoint: path-only calls, and `with_origin` naming
+    // the endpoint itself, carry the client span's traceparent.
+    otel.exporter.reset();
+    let layer = PropagateLayer::new(
+        Allowlist::builder()
+            .origin(format!("http://{addr}"))
+            .build()
+            .unwrap(),
+    )
+    .origin_uri(endpoint.uri())
+    .unwrap();
+    let svc = ServiceBuilder::new().layer(layer).service(channel);
+    HealthClient::new(svc.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    HealthClient::with_origin(svc, endpoint.uri().clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let seen = health.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let spans = otel.spans(4).await;
+    for tp in seen {
+        let tp = tp.expect("traceparent sent to the allowlisted endpoint");
+        let parent = tp.split('-').nth(2).unwrap().to_owned();
+        assert!(
+            spans.iter().any(|s| s.span_kind == SpanKind::Client
+                && s.span_context.span_id().to_string() == parent),
+            "{tp} is not a client span's"
+        );
+    }
+}
+
 /// grpc-web as a browser sends it, through tonic-web's `GrpcWebLayer`
 /// behind tower-http's `CorsLayer` (configured as tonic-web documents), with
 /// the server layer outside: the preflight allows the trace headers next to

@@ -7,6 +7,7 @@ use std::task::{Context, Poll, ready};
 use pin_project_lite::pin_project;
 
 use crate::client::propagate::{record_error, record_response};
+use crate::client::redirect::check_final_url;
 use crate::client::{ClientSpan, OutgoingResponse};
 
 pin_project! {
@@ -52,6 +53,7 @@ where
         let mut span = this.span.take().expect("polled after completion");
         Poll::Ready(match result {
             Ok(response) => {
+                check_final_url(&span, response.final_url());
                 record_response(&mut span, response.status(), response.headers());
                 Ok(response.traced(span))
             }

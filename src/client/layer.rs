@@ -115,11 +115,16 @@ impl PropagateLayer {
         self
     }
 
-    /// Where path-only request URIs go: a tonic `Channel` hands its layers
-    /// `/pkg.Service/Method` URIs, which no allowlist rule can judge. With
-    /// the channel's target here, such a request is judged (and its client
-    /// span named) as `scheme://authority/pkg.Service/Method`. Absolute URIs
-    /// are judged as they are. A second call replaces the first.
+    /// Where every request goes: a tonic `Channel` hands its layers
+    /// `/pkg.Service/Method` URIs, which no allowlist rule can judge, and
+    /// sends every call to its endpoint whatever URI the client wrote. With
+    /// the channel's target here, a path-only request is judged (and its
+    /// client span named) as `scheme://authority/pkg.Service/Method`, and an
+    /// absolute URI naming another scheme, host or port (a tonic client's
+    /// `with_origin`) gets no trace headers, as it is not where the call
+    /// goes. [`origin_uri`](Self::origin_uri) takes it from the endpoint's
+    /// URI, so the target is written once. A second call replaces the
+    /// first.
     ///
     /// ```
     /// use http::uri::Scheme;
@@ -135,6 +140,86 @@ impl PropagateLayer {
         Arc::make_mut(&mut self.config).origin =
             Some((scheme.as_str().into(), authority.host().into(), port));
         self
+    }
+
+    /// [`origin`](Self::origin) from a URI such as a tonic `Endpoint`'s
+    /// (`endpoint.uri()`), so the channel's target is written once. A URI
+    /// without scheme or host, or with userinfo, a path or a query, is an
+    /// [`AllowlistError::InvalidOrigin`](crate::AllowlistError::InvalidOrigin).
+    ///
+    /// ```
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    /// let endpoint: http::Uri = "http://orders.internal:50051".parse()?;
+    /// let allow = Allowlist::builder().host("orders.internal").build()?;
+    /// let layer = PropagateLayer::new(allow).origin_uri(&endpoint)?;
+    /// # let _ = layer;
+    /// assert!(PropagateLayer::new(Allowlist::all()).origin_uri(&"/relative".parse()?).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn origin_uri(self, uri: &http::Uri) -> Result<Self, crate::AllowlistError> {
+        let invalid = |reason| crate::AllowlistError::InvalidOrigin {
+            rule: uri.to_string(),
+            reason,
+        };
+        let scheme = uri.scheme().ok_or_else(|| invalid("no scheme"))?;
+        let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(invalid("has userinfo"));
+        }
+        if !matches!(uri.path(), "" | "/") {
+            return Err(invalid("has a path"));
+        }
+        if uri.query().is_some() {
+            return Err(invalid("has a query"));
+        }
+        Ok(self.origin(scheme.clone(), authority.clone()))
+    }
+
+    /// A reqwest redirect policy for the client under this layer: reqwest's
+    /// default (at most 10 redirects), except that a redirect is not
+    /// followed when the request carries trace headers (its first URL is
+    /// allowlisted) and the next URL is one the allowlist denies. reqwest
+    /// keeps every header but credentials on a redirect, so following it
+    /// would hand the trace headers to that host; the 3xx response is
+    /// returned instead, with a `WARN` the first time. To go on, send a
+    /// request to its `Location` through the layer: it is judged (and
+    /// stripped) like any other. See
+    /// [`redirect_policy_over`](Self::redirect_policy_over) to keep another
+    /// policy.
+    ///
+    /// ```
+    /// use tower::ServiceBuilder;
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    ///
+    /// let layer = PropagateLayer::new(Allowlist::builder().host("api.internal").build()?);
+    /// let client = reqwest::Client::builder().redirect(layer.redirect_policy()).build()?;
+    /// let client = ServiceBuilder::new().layer(layer).service(client);
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "reqwest")]
+    #[must_use]
+    pub fn redirect_policy(&self) -> reqwest::redirect::Policy {
+        self.redirect_policy_over(reqwest::redirect::Policy::default())
+    }
+
+    /// [`redirect_policy`](Self::redirect_policy) over `base`: hops the
+    /// allowlist permits (and every hop of a request that carries no trace
+    /// headers) are decided by `base`.
+    ///
+    /// ```
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    /// let layer = PropagateLayer::new(Allowlist::all());
+    /// let policy = layer.redirect_policy_over(reqwest::redirect::Policy::limited(3));
+    /// # let _ = policy;
+    /// ```
+    #[cfg(feature = "reqwest")]
+    #[must_use]
+    pub fn redirect_policy_over(
+        &self,
+        base: reqwest::redirect::Policy,
+    ) -> reqwest::redirect::Policy {
+        crate::client::redirect::policy(self.config.allowlist.clone(), base)
     }
 
     /// Whether to forward the W3C baggage of the current OpenTelemetry

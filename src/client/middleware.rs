@@ -6,8 +6,9 @@ use http::Extensions;
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument;
 
-use crate::client::PropagateLayer;
 use crate::client::propagate::{ClientConfig, record_error, record_response};
+use crate::client::redirect::check_final_url;
+use crate::client::{PropagateLayer, UrlParts};
 
 /// Injects trace context into requests to allowlisted URLs, as a
 /// `reqwest-middleware` middleware: a [`PropagateLayer`] and its
@@ -58,7 +59,10 @@ impl Middleware for PropagateMiddleware {
             .instrument(span.span().clone())
             .await;
         match &result {
-            Ok(response) => record_response(&mut span, response.status(), response.headers()),
+            Ok(response) => {
+                check_final_url(&span, UrlParts::from_url(response.url()));
+                record_response(&mut span, response.status(), response.headers());
+            }
             Err(error) => record_error(&span, error),
         }
         result

@@ -24,6 +24,16 @@
 //! Over `http::Response<B>` the client span lasts until the response body
 //! ends ([`ResponseBody`]); [`PropagateLayer::make_span`] replaces it.
 //!
+//! The layer judges the URL it sees, so it must be innermost: redirect,
+//! retry and failover layers that rewrite the URL go outside it (each
+//! attempt is then judged again). reqwest follows redirects inside its
+//! `Client`, where no layer sees them: build it with
+//! [`PropagateLayer::redirect_policy`], which does not follow a redirect
+//! carrying trace headers to a URL the allowlist denies. A response whose
+//! final URL (see [`OutgoingResponse::final_url`]) is denied after trace
+//! headers went out is reported with one `WARN` per process. Over a tonic
+//! `Channel`, set [`PropagateLayer::origin_uri`] from the endpoint.
+//!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for
 //! example the incoming one the server layer made current) is passed on
 //! unchanged.
@@ -50,6 +60,7 @@ mod layer;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;
 mod propagate;
+mod redirect;
 mod request;
 mod span;
 

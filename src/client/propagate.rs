@@ -49,13 +49,22 @@ impl ClientConfig {
 
     /// Opens the client span (or none), and injects or strips trace headers.
     pub(crate) fn prepare<R: OutgoingRequest + ?Sized>(&self, req: &mut R) -> ClientSpan {
-        let url = req.url().or_else(|| {
+        let absolute = req.url();
+        // With an origin set, the request goes there (a tonic `Channel`
+        // puts its endpoint on every request, whatever URI the client
+        // wrote): an absolute URI naming another origin is not where the
+        // headers would go, so it gets none.
+        let elsewhere = match (&self.origin, &absolute) {
+            (Some(origin), Some(url)) => !same_origin(origin, url),
+            _ => false,
+        };
+        let url = absolute.or_else(|| {
             let (scheme, host, port) = self.origin.as_ref()?;
             let (path, query) = req.path_only()?;
             Some(UrlParts::new(scheme, host, *port, path, query))
         });
         let judged = url.is_some();
-        let allowed = url.is_some_and(|url| self.allowlist.matches(&url));
+        let allowed = !elsewhere && url.is_some_and(|url| self.allowlist.matches(&url));
         let kind = Grpc::of(req.headers());
         let span = match (self.client_span, url) {
             (true, Some(url)) => {
@@ -107,6 +116,12 @@ impl ClientConfig {
                 strip(req.headers_mut());
             }
             match judged {
+                true if elsewhere => tracing::debug!(
+                    target: "tower_trace_context",
+                    parent: &span,
+                    "trace context not propagated: the request URI names another origin than \
+                     the one set with PropagateLayer::origin, where the request really goes"
+                ),
                 true => tracing::debug!(
                     target: "tower_trace_context",
                     parent: &span,
@@ -122,7 +137,11 @@ impl ClientConfig {
                 }
             }
         }
-        ClientSpan::new(span, otel, kind.is_some())
+        let mut span = ClientSpan::new(span, otel, kind.is_some());
+        if allowed {
+            span.sent = Some(self.allowlist.clone());
+        }
+        span
     }
 
     /// The `baggage` to send: the context's, with (feature `sentry`, Sentry
@@ -139,6 +158,18 @@ impl ClientConfig {
         let _ = own;
         baggage_value(cx)
     }
+}
+
+/// Whether `url` has the origin's scheme, host and port (the scheme's
+/// default when not written).
+fn same_origin(
+    (scheme, host, port): &(Box<str>, Box<str>, Option<u16>),
+    url: &UrlParts<'_>,
+) -> bool {
+    let origin = UrlParts::new(scheme, host, *port, "/", None);
+    url.scheme().eq_ignore_ascii_case(scheme)
+        && url.port_or_default() == origin.port_or_default()
+        && url.same_host(&origin)
 }
 
 /// The context to send, and whether it is a span of this service: the

@@ -75,6 +75,17 @@ pub trait OutgoingResponse {
     /// until the body ends ([`ResponseBody`]); a `reqwest::Response` ends it
     /// here, at the response head.
     fn traced(self, span: ClientSpan) -> Self::Traced;
+    /// The URL the response came from, when the client below the layer
+    /// follows redirects itself and says where it ended: a
+    /// `reqwest::Response`'s [`url`](reqwest::Response::url) (feature
+    /// `reqwest`), or tower-http's `RequestUri` on an `http::Response`
+    /// (feature `tower-http`: the layer sits outside `FollowRedirectLayer`).
+    /// The layer logs a `WARN` (once per process) when trace headers went
+    /// out and this URL is one the allowlist denies: a redirect carried
+    /// them there. `None` (the default): not known.
+    fn final_url(&self) -> Option<UrlParts<'_>> {
+        None
+    }
 }
 
 impl<B> OutgoingResponse for http::Response<B> {
@@ -88,6 +99,13 @@ impl<B> OutgoingResponse for http::Response<B> {
     fn traced(self, span: ClientSpan) -> Self::Traced {
         let web = span.grpc && crate::grpc::is_readable_grpc_web(self.headers());
         self.map(|body| ResponseBody::new(body, span, web))
+    }
+    #[cfg(feature = "tower-http")]
+    fn final_url(&self) -> Option<UrlParts<'_>> {
+        let uri = self
+            .extensions()
+            .get::<tower_http::follow_redirect::RequestUri>()?;
+        UrlParts::from_uri(&uri.0)
     }
 }
 
@@ -103,5 +121,8 @@ impl OutgoingResponse for reqwest::Response {
     fn traced(self, span: ClientSpan) -> Self {
         drop(span);
         self
+    }
+    fn final_url(&self) -> Option<UrlParts<'_>> {
+        UrlParts::from_url(self.url())
     }
 }

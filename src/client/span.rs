@@ -180,6 +180,9 @@ pub struct ClientSpan {
     pub(crate) grpc: bool,
     /// A `grpc-status` (or the HTTP status standing in for it) was recorded.
     pub(crate) status_seen: bool,
+    /// Trace headers went out, under this allowlist: a response from
+    /// another URL (a redirect the client followed) is checked against it.
+    pub(crate) sent: Option<crate::client::Allowlist>,
 }
 
 impl ClientSpan {
@@ -189,6 +192,7 @@ impl ClientSpan {
             otel,
             grpc,
             status_seen: false,
+            sent: None,
         }
     }
 

@@ -64,7 +64,7 @@ pub const BROWSER_TRACE_HEADERS: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAG
 ///
 /// ```
 /// use tower_trace_context::DEFAULT_PREFLIGHT_HEADERS;
-/// let names: Vec<&str> = DEFAULT_PREFLIGHT_HEADERS.iter().map(|n| n.as_str()).collect();
+/// let names: Vec<String> = DEFAULT_PREFLIGHT_HEADERS.into_iter().map(|n| n.as_str().to_owned()).collect();
 /// assert_eq!(names, ["traceparent", "tracestate", "baggage"]);
 /// ```
 pub const DEFAULT_PREFLIGHT_HEADERS: [HeaderName; 3] = [TRACEPARENT, TRACESTATE, BAGGAGE];

@@ -146,6 +146,22 @@ impl<'a> UrlParts<'a> {
         self.port.or_else(|| default_port(self.scheme))
     }
 
+    /// Whether both name the same host: without case, and with the trailing
+    /// dot of a name dropped (not of a host ending in a number, which a
+    /// connector resolves as a name).
+    ///
+    /// ```
+    /// # use tower_trace_context::client::UrlParts;
+    /// let a = UrlParts::new("http", "Orders.internal.", None, "/", None);
+    /// assert!(a.same_host(&UrlParts::new("http", "orders.internal", None, "/x", None)));
+    /// let ip = UrlParts::new("http", "127.0.0.1.", None, "/", None);
+    /// assert!(!ip.same_host(&UrlParts::new("http", "127.0.0.1", None, "/", None)));
+    /// ```
+    #[must_use]
+    pub fn same_host(&self, other: &UrlParts<'_>) -> bool {
+        trim_dot(self.host).eq_ignore_ascii_case(trim_dot(other.host))
+    }
+
     /// The path.
     #[must_use]
     pub fn path(&self) -> &'a str {
