@@ -884,3 +884,128 @@ async fn redirects_and_failovers_never_carry_trace_headers_to_denied_hosts() {
     assert_eq!(warnings("was not followed"), 1);
     assert_eq!(warnings("followed a redirect with them"), 1);
 }
+
+/// What a destination got, over hyper-util's connector with
+/// `enforce_http(false)` (so `ws://` URIs are sent as HTTP requests) and a
+/// resolver that answers 127.0.0.1 for every DNS name (as a hostile DNS
+/// answers for its names; IP literals never reach it).
+async fn send_through(layer: PropagateLayer, uri: &str) -> Result<http::StatusCode, String> {
+    use hyper_util::client::legacy::connect::{HttpConnector, dns::Name};
+    let resolver = tower::service_fn(|_: Name| async {
+        Ok::<_, std::io::Error>(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))))
+    });
+    let mut connector = HttpConnector::new_with_resolver(resolver);
+    connector.enforce_http(false);
+    let client = ServiceBuilder::new()
+        .layer(layer)
+        .service(Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector));
+    let req = http::Request::get(uri)
+        .header("baggage", "k=v")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    match client.oneshot(req).await {
+        Ok(response) => Ok(response.status()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// hyper-util connects to port 80 for every scheme but `https`: a `ws`
+/// rule names its port, and a `ws://` URL without one (which goes to :80)
+/// is not taken for port 443 or any other. Real listeners on 127.0.0.1:80
+/// and an ephemeral port record what they got.
+#[tokio::test]
+async fn ws_urls_are_judged_on_the_port_the_connector_uses() {
+    let _otel = otel::install();
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    // Port 80, where hyper-util sends `ws://127.0.0.1/...`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:80")
+        .await
+        .expect("this test listens on 127.0.0.1:80 (run as root, port free)");
+    let seen80 = Seen::default();
+    let app = Router::new()
+        .route(
+            "/{*path}",
+            get(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 headers: http::HeaderMap| async move {
+                    seen.lock().unwrap().push(headers);
+                    "port 80"
+                },
+            ),
+        )
+        .with_state(seen80.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // An explicit port: allowed and sent.
+    let allow =
+        |rule: String| PropagateLayer::new(Allowlist::builder().origin(rule).build().unwrap());
+    let port = b.port();
+    let status = send_through(
+        allow(format!("ws://127.0.0.1:{port}")),
+        &format!("ws://127.0.0.1:{port}/socket"),
+    )
+    .await;
+    assert_eq!(status, Ok(http::StatusCode::OK));
+    assert_eq!(trace_headers(&b_seen), [["traceparent", "baggage"]]);
+
+    // `wss://127.0.0.1/socket` once matched `origin("wss://127.0.0.1")`
+    // (443 to the crate) and went to :80 in plain text. Such a rule is now
+    // an error, and the URL matches `wss://127.0.0.1:443` no more.
+    assert!(
+        Allowlist::builder()
+            .origin("wss://127.0.0.1")
+            .build()
+            .is_err()
+    );
+    let status = send_through(
+        allow("wss://127.0.0.1:443".into()),
+        "wss://127.0.0.1/socket",
+    )
+    .await;
+    assert_eq!(status, Ok(http::StatusCode::OK));
+    let status = send_through(allow("ws://127.0.0.1:80".into()), "ws://127.0.0.1/socket").await;
+    assert_eq!(status, Ok(http::StatusCode::OK));
+    // Both reached :80 (so that is where the connector goes), neither with
+    // trace headers or the hand-set baggage.
+    assert_eq!(
+        trace_headers(&seen80),
+        [Vec::<&str>::new(), Vec::<&str>::new()]
+    );
+}
+
+/// `cidr("127.0.0.0/8")` and `origin("http://127.0.0.1:B")` do not take
+/// `http://127.0.0.1.:B/` for the IP: hyper-util resolves `127.0.0.1.` as a
+/// DNS name, which a resolver may send anywhere (here: to the same server,
+/// which then gets no trace header).
+#[tokio::test]
+async fn an_ip_literal_with_a_trailing_dot_is_not_the_ip() {
+    let _otel = otel::install();
+    let (b, b_seen) = hop(http::StatusCode::OK, None).await;
+    let port = b.port();
+    let cidr = PropagateLayer::new(Allowlist::builder().cidr("127.0.0.0/8").build().unwrap());
+    let origin = PropagateLayer::new(
+        Allowlist::builder()
+            .origin(format!("http://127.0.0.1:{port}"))
+            .build()
+            .unwrap(),
+    );
+    // The plain IP is allowed by both.
+    for layer in [cidr.clone(), origin.clone()] {
+        let status = send_through(layer, &format!("http://127.0.0.1:{port}/x")).await;
+        assert_eq!(status, Ok(http::StatusCode::OK));
+    }
+    // `127.0.0.1.` goes through the resolver, which sends it to B too.
+    for layer in [cidr, origin] {
+        let status = send_through(layer, &format!("http://127.0.0.1.:{port}/x")).await;
+        assert_eq!(status, Ok(http::StatusCode::OK));
+    }
+    assert_eq!(
+        trace_headers(&b_seen),
+        [
+            vec!["traceparent", "baggage"],
+            vec!["traceparent", "baggage"],
+            vec![],
+            vec![]
+        ]
+    );
+}
