@@ -5,9 +5,8 @@
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
-use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
-use tracing::Span;
+
+use crate::span::Recorder;
 
 /// What kind of gRPC a request is, from its `content-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,79 +294,20 @@ pub(crate) fn code_of_http_status(status: http::StatusCode) -> u16 {
 }
 
 /// Records a `grpc-status` found in `headers` (a trailers-only response's
-/// head, or the body's trailers) on a gRPC span (see [`record_code`]), with
-/// the percent-decoded `grpc-message` as the error description. Returns
-/// whether there was one.
-pub(crate) fn record_status(
-    headers: &HeaderMap,
-    side: Side,
-    span: &Span,
-    otel: Option<&Context>,
-) -> bool {
+/// head, or the body's trailers) on a gRPC span (see
+/// [`Recorder::grpc_code`]), with the percent-decoded `grpc-message` as the
+/// error description. Returns whether there was one.
+pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Recorder) -> bool {
     let Some(code) = status_in_headers(headers) else {
         return false;
     };
-    record_code(code, side, span, otel, || {
+    span.grpc_code(code, side, || {
         headers
             .get(GRPC_MESSAGE)
             .map(|m| percent_decode(m.as_bytes()))
             .unwrap_or_default()
     });
     true
-}
-
-/// Records a gRPC status code on a gRPC span: `rpc.grpc.status_code` (the
-/// number), `rpc.response.status_code` (its name), and for error codes
-/// `error.type` (the name) and the error status with `description`. On the
-/// OpenTelemetry span directly when there is one (`otel`), else on the
-/// tracing span's fields.
-pub(crate) fn record_code(
-    code: u16,
-    side: Side,
-    span: &Span,
-    otel: Option<&Context>,
-    description: impl FnOnce() -> String,
-) {
-    let error = side.is_error(code);
-    let name = code_name(code);
-    match otel {
-        Some(otel) => {
-            let span = otel.span();
-            span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
-            span.set_attribute(KeyValue::new("rpc.response.status_code", name));
-            if error {
-                span.set_attribute(KeyValue::new("error.type", name));
-                span.set_status(Status::error(description()));
-            }
-        }
-        None => {
-            span.record("rpc.grpc.status_code", i64::from(code));
-            span.record("rpc.response.status_code", name);
-            if error {
-                span.record("error.type", name);
-                span.record("otel.status_code", "ERROR");
-                span.record("otel.status_description", description());
-            }
-        }
-    }
-}
-
-/// Marks a gRPC client span failed when the response ended without any
-/// `grpc-status` (no code was received: `error.type` is `_OTHER`).
-pub(crate) fn record_missing_status(span: &Span, otel: Option<&Context>) {
-    const WHY: &str = "the response ended without a grpc-status";
-    match otel {
-        Some(otel) => {
-            let span = otel.span();
-            span.set_attribute(KeyValue::new("error.type", "_OTHER"));
-            span.set_status(Status::error(WHY));
-        }
-        None => {
-            span.record("error.type", "_OTHER");
-            span.record("otel.status_code", "ERROR");
-            span.record("otel.status_description", WHY);
-        }
-    }
 }
 
 /// Hooks for the fuzz targets (built only under `cargo fuzz`).

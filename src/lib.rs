@@ -124,6 +124,7 @@ mod grpc;
 pub use grpc::fuzzing as grpc_fuzzing;
 mod net;
 mod propagation;
+mod span;
 mod wire;
 
 pub mod client;

@@ -74,20 +74,18 @@ impl<B: Body> Body for ResponseBody<B> {
         match (&polled, this.span.as_mut()) {
             (Poll::Ready(Some(Ok(frame))), Some(span)) if span.grpc => {
                 if let Some(trailers) = grpc::frame_trailers(frame, this.web.as_deref_mut()) {
-                    let otel = span.otel.as_ref();
                     let side = grpc::Side::Client;
-                    span.status_seen |= grpc::record_status(&trailers, side, &span.span, otel);
+                    span.status_seen |= grpc::record_status(&trailers, side, &span.span);
                 }
             }
             (Poll::Ready(Some(Err(_))), Some(span)) => {
-                span.span.record("otel.status_code", "ERROR");
-                span.span
-                    .record("error.type", std::any::type_name::<B::Error>());
+                // `error.type`: the body's error type.
+                span.span.error(std::any::type_name::<B::Error>());
                 *this.span = None;
             }
             (Poll::Ready(None), Some(span)) => {
                 if span.grpc && !span.status_seen {
-                    grpc::record_missing_status(&span.span, span.otel.as_ref());
+                    span.span.grpc_missing_status();
                 }
                 *this.span = None;
             }

@@ -58,7 +58,7 @@ where
                 Ok(response.traced(span))
             }
             Err(error) => {
-                record_error(&span, &error);
+                record_error::<E>(&span);
                 Err(error)
             }
         })

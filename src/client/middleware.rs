@@ -63,7 +63,7 @@ impl Middleware for PropagateMiddleware {
                 check_final_url(&span, UrlParts::from_url(response.url()));
                 record_response(&mut span, response.status(), response.headers());
             }
-            Err(error) => record_error(&span, error),
+            Err(_) => record_error::<reqwest_middleware::Error>(&span),
         }
         result
     }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{HeaderMap, HeaderValue};
-use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -225,47 +225,28 @@ fn strip(headers: &mut HeaderMap) {
 /// `error.type` with the error status for a 4xx or 5xx (HTTP client
 /// conventions). gRPC: a trailers-only response's `grpc-status`, or, when a
 /// non-200 response carries none, the gRPC status a client derives from the
-/// HTTP status. On the OpenTelemetry span directly when the client span has
-/// one: a `record` goes through the subscriber, several times dearer.
+/// HTTP status.
 pub(crate) fn record_response(
     span: &mut ClientSpan,
     status: http::StatusCode,
     headers: &HeaderMap,
 ) {
-    let code = i64::from(status.as_u16());
-    let http_error = !span.grpc && status.as_u16() >= 400;
-    match &span.otel {
-        Some(otel) => {
-            let otel = otel.span();
-            otel.set_attribute(KeyValue::new("http.response.status_code", code));
-            if http_error {
-                otel.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
-                otel.set_status(Status::error(""));
-            }
-        }
-        None => {
-            span.span.record("http.response.status_code", code);
-            if http_error {
-                span.span.record("otel.status_code", "ERROR");
-                span.span.record("error.type", status.as_str());
-            }
-        }
-    }
+    span.span
+        .http_status(status, !span.grpc && status.as_u16() >= 400);
     if span.grpc {
-        let (otel, side) = (span.otel.as_ref(), grpc::Side::Client);
-        span.status_seen = grpc::record_status(headers, side, &span.span, otel);
+        let side = grpc::Side::Client;
+        span.status_seen = grpc::record_status(headers, side, &span.span);
         if !span.status_seen && status != http::StatusCode::OK {
             let code = grpc::code_of_http_status(status);
-            grpc::record_code(code, side, &span.span, otel, || {
-                format!("HTTP status {status}")
-            });
+            span.span
+                .grpc_code(code, side, || format!("HTTP status {status}"));
             span.status_seen = true;
         }
     }
 }
 
-pub(crate) fn record_error(span: &ClientSpan, error: &dyn std::fmt::Display) {
-    span.span.record("otel.status_code", "ERROR");
-    span.span
-        .record("error.type", tracing::field::display(error));
+/// Records a transport error: `error.type` is the error's type name (low
+/// cardinality, never its message).
+pub(crate) fn record_error<E>(span: &ClientSpan) {
+    span.span.error(std::any::type_name::<E>());
 }

@@ -11,6 +11,7 @@ use tracing::field::Empty;
 
 use crate::client::UrlParts;
 use crate::grpc::{Grpc, service_and_method};
+use crate::span::Recorder;
 
 /// What the client layer knows of an outgoing request when it makes the
 /// client span: given to the hook set with
@@ -172,10 +173,8 @@ impl<'a> ClientRequest<'a> {
 /// ([`OutgoingResponse::traced`](crate::client::OutgoingResponse::traced)):
 /// dropping it ends the span.
 pub struct ClientSpan {
-    pub(crate) span: Span,
-    /// The span's OpenTelemetry context, when it has one (to record on it
-    /// directly).
-    pub(crate) otel: Option<Context>,
+    /// The span and where its outcome goes.
+    pub(crate) span: Recorder,
     /// A gRPC call: its status comes from `grpc-status`.
     pub(crate) grpc: bool,
     /// A `grpc-status` (or the HTTP status standing in for it) was recorded.
@@ -186,10 +185,11 @@ pub struct ClientSpan {
 }
 
 impl ClientSpan {
+    /// `otel`: the span's OpenTelemetry context, when it has one (the
+    /// outcome is recorded on it directly).
     pub(crate) fn new(span: Span, otel: Option<Context>, grpc: bool) -> Self {
         Self {
-            span,
-            otel,
+            span: Recorder::tracing(span, otel),
             grpc,
             status_seen: false,
             sent: None,
@@ -198,14 +198,14 @@ impl ClientSpan {
 
     /// The tracing span (disabled when the layer made none).
     pub fn span(&self) -> &Span {
-        &self.span
+        self.span.span()
     }
 }
 
 impl fmt::Debug for ClientSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientSpan")
-            .field("span", &self.span)
+            .field("span", self.span.span())
             .finish_non_exhaustive()
     }
 }

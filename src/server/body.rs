@@ -7,9 +7,9 @@ use std::task::{Context as TaskContext, Poll};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::Context;
 use pin_project_lite::pin_project;
-use tracing::Span;
 
 use crate::grpc;
+use crate::span::Recorder;
 
 pin_project! {
     /// Response body of [`TraceContext`](crate::server::TraceContext): the
@@ -22,9 +22,8 @@ pin_project! {
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
-        span: Span,
+        span: Recorder,
         attach: Option<Context>,
-        otel: Option<Context>,
         // A grpc-web response: its trailers are a frame of the body.
         // Boxed: every other response keeps the body small.
         web: Option<Box<grpc::WebFrames>>,
@@ -32,18 +31,11 @@ pin_project! {
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn new(
-        inner: B,
-        span: Span,
-        attach: Option<Context>,
-        otel: Option<Context>,
-        web: bool,
-    ) -> Self {
+    pub(crate) fn new(inner: B, span: Recorder, attach: Option<Context>, web: bool) -> Self {
         Self {
             inner,
             span,
             attach,
-            otel,
             web: web.then(Box::default),
         }
     }
@@ -67,19 +59,6 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
     }
 }
 
-/// Runs `f` with the server span entered and, without an OpenTelemetry
-/// layer, the incoming context current (so outgoing calls pass it through
-/// unchanged): how the response future and the body poll what they wrap.
-pub(crate) fn in_request_scope<R>(
-    span: &Span,
-    attach: Option<&Context>,
-    f: impl FnOnce() -> R,
-) -> R {
-    let _enter = span.enter();
-    let _attached = attach.cloned().map(Context::attach);
-    f()
-}
-
 impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
@@ -89,30 +68,28 @@ impl<B: Body> Body for ResponseBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
-        let polled = in_request_scope(this.span, this.attach.as_ref(), || {
-            this.inner.poll_frame(cx)
-        });
-        let end = match &polled {
+        let polled = this
+            .span
+            .in_scope(this.attach.as_ref(), || this.inner.poll_frame(cx));
+        match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = grpc::frame_trailers(frame, this.web.as_deref_mut()) {
-                    grpc::record_status(
-                        &trailers,
-                        grpc::Side::Server,
-                        this.span,
-                        this.otel.as_ref(),
-                    );
+                    grpc::record_status(&trailers, grpc::Side::Server, this.span);
                 }
-                false
             }
-            Poll::Ready(Some(Err(_)) | None) => true,
-            Poll::Pending => false,
-        };
-        if end {
+            Poll::Ready(Some(Err(_))) => {
+                // `error.type`: the body's error type.
+                this.span.error(std::any::type_name::<B::Error>());
+                this.span.end();
+                *this.attach = None;
+            }
             // The body is done: end the span now, not when the connection
             // gets round to dropping the body.
-            *this.span = Span::none();
-            *this.attach = None;
-            *this.otel = None;
+            Poll::Ready(None) => {
+                this.span.end();
+                *this.attach = None;
+            }
+            Poll::Pending => {}
         }
         polled
     }

@@ -2,7 +2,6 @@
 //! the response future.
 
 use std::fmt;
-#[cfg(feature = "sentry")]
 use std::sync::Arc;
 
 use http::HeaderName;
@@ -11,6 +10,7 @@ use http::HeaderName;
 use crate::sentry::SentrySupport;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
 use crate::server::response_headers::ServerTimingName;
+use crate::server::span_path::{SpanPath, TracerSlot};
 use crate::wire::headers::DEFAULT_PREFLIGHT_HEADERS;
 
 /// Shared, immutable configuration of the server layer.
@@ -35,6 +35,10 @@ pub(crate) struct Config {
     pub(crate) grpc_browser_headers: bool,
     #[cfg(feature = "sentry")]
     pub(crate) sentry: Option<Arc<SentrySupport>>,
+    /// How the server span is made.
+    pub(crate) span_path: SpanPath,
+    /// The direct path's tracer.
+    pub(crate) tracer: Arc<TracerSlot>,
 }
 
 impl Config {
@@ -63,6 +67,8 @@ impl Default for Config {
             grpc_browser_headers: false,
             #[cfg(feature = "sentry")]
             sentry: None,
+            span_path: SpanPath::Tracing,
+            tracer: Arc::default(),
         }
     }
 }
@@ -84,7 +90,8 @@ impl fmt::Debug for Config {
             .field("random_trace_ids", &self.random_trace_ids)
             .field("trace_preflights", &self.trace_preflights)
             .field("trace_cacheable_responses", &self.trace_cacheable_responses)
-            .field("grpc_browser_headers", &self.grpc_browser_headers);
+            .field("grpc_browser_headers", &self.grpc_browser_headers)
+            .field("span_path", &self.span_path);
         #[cfg(feature = "sentry")]
         f.field("sentry", &self.sentry);
         f.finish()

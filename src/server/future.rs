@@ -8,16 +8,14 @@ use std::time::Instant;
 
 use http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use pin_project_lite::pin_project;
-use tracing::Span;
 
 use crate::grpc;
+use crate::span::Recorder;
 use crate::server::Config;
 use crate::server::ResponseBody;
 use crate::server::TimingAllowOrigin;
-use crate::server::body::in_request_scope;
 use crate::server::response_headers::{
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
 };
@@ -141,30 +139,26 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Span,
+        span: Recorder,
         state: Option<ResponseState>,
         attach: Option<Context>,
-        otel: Option<Context>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    /// `otel`: the server span's OpenTelemetry context, when there is one;
-    /// the outcome is recorded on it directly (one mutex, instead of a trip
-    /// through the `tracing` subscriber).
+    /// `attach`: the context made current while polling when the layer
+    /// has no span of its own (the incoming one, passed through).
     pub(crate) fn new(
         inner: F,
-        span: Span,
+        span: Recorder,
         state: ResponseState,
         attach: Option<Context>,
-        otel: Option<Context>,
     ) -> Self {
         Self {
             inner,
             span,
             state: Some(state),
             attach,
-            otel,
         }
     }
 }
@@ -186,81 +180,44 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(in_request_scope(this.span, this.attach.as_ref(), || {
-            this.inner.poll(cx)
-        }));
+        let result = ready!(
+            this.span
+                .in_scope(this.attach.as_ref(), || this.inner.poll(cx))
+        );
         match result {
             Ok(mut response) => {
                 let status = response.status();
-                match this.otel {
-                    Some(otel) => {
-                        let span = otel.span();
-                        span.set_attribute(KeyValue::new(
-                            "http.response.status_code",
-                            i64::from(status.as_u16()),
-                        ));
-                        if status.is_server_error() {
-                            span.set_attribute(KeyValue::new(
-                                "error.type",
-                                status.as_str().to_owned(),
-                            ));
-                            span.set_status(Status::error(""));
-                        }
-                    }
-                    None => {
-                        this.span
-                            .record("http.response.status_code", i64::from(status.as_u16()));
-                        if status.is_server_error() {
-                            this.span.record("error.type", status.as_str());
-                            this.span.record("otel.status_code", "ERROR");
-                        }
-                    }
-                }
+                this.span.http_status(status, status.is_server_error());
                 // gRPC: a trailers-only response's status (one sent in the
                 // body's trailers is recorded by `ResponseBody`). Only for
                 // gRPC requests: the lookup is not free.
                 // Untraced (no span to record on): nothing to look for.
-                let grpc = match this.otel.is_some() || !this.span.is_disabled() {
+                let grpc = match this.span.is_traced() {
                     true => this.state.as_ref().and_then(|state| state.grpc),
                     false => None,
                 };
                 if grpc.is_some() {
-                    grpc::record_status(
-                        response.headers(),
-                        grpc::Side::Server,
-                        this.span,
-                        this.otel.as_ref(),
-                    );
+                    grpc::record_status(response.headers(), grpc::Side::Server, this.span);
                 }
                 if let Some(state) = this.state.take() {
                     state.apply(status, response.headers_mut());
                 }
                 // The span lives on with the body: it ends when the body
                 // ends, fails or is dropped.
-                let span = std::mem::replace(this.span, Span::none());
-                let (attach, otel) = (this.attach.take(), this.otel.take());
+                let span = std::mem::take(this.span);
+                let attach = this.attach.take();
                 // A grpc-web body is read for its trailer frame, unless it
                 // is compressed (`Content-Encoding` other than identity).
                 let web =
                     grpc == Some(grpc::Grpc::Web) && grpc::is_readable_grpc_web(response.headers());
                 Poll::Ready(Ok(
-                    response.map(|body| ResponseBody::new(body, span, attach, otel, web))
+                    response.map(|body| ResponseBody::new(body, span, attach, web))
                 ))
             }
             Err(err) => {
                 // `error.type`: the inner service's error type.
-                let error_type = std::any::type_name::<E>();
-                match this.otel {
-                    Some(otel) => {
-                        let span = otel.span();
-                        span.set_attribute(KeyValue::new("error.type", error_type));
-                        span.set_status(Status::error(""));
-                    }
-                    None => {
-                        this.span.record("error.type", error_type);
-                        this.span.record("otel.status_code", "ERROR");
-                    }
-                }
+                this.span.error(std::any::type_name::<E>());
+                this.span.end();
                 Poll::Ready(Err(err))
             }
         }

@@ -46,6 +46,13 @@ pub enum Unlinked {
     /// filters the span out. Logged once per process as a `WARN` with
     /// target `tower_trace_context`.
     NoOpenTelemetryLayer,
+    /// The direct OpenTelemetry path
+    /// ([`SpanPath::OpenTelemetry`](crate::server::SpanPath::OpenTelemetry))
+    /// started no span of its own: no tracer provider is installed (the
+    /// no-op tracer copies the parent's span context), or the provider is
+    /// shut down. Logged once per process as a `WARN` with target
+    /// `tower_trace_context`.
+    NoTracerProvider,
 }
 
 impl Unlinked {
@@ -60,6 +67,7 @@ impl Unlinked {
         match self {
             Self::SpanDisabled => "span_disabled",
             Self::NoOpenTelemetryLayer => "no_opentelemetry_layer",
+            Self::NoTracerProvider => "no_tracer_provider",
         }
     }
 }

@@ -397,7 +397,56 @@ impl<M> TraceContextLayer<M> {
         self
     }
 
-    /// Replaces how the server span is made (see [`MakeSpan`](crate::server::MakeSpan)).
+    /// How the server span is made (default [`SpanPath::Tracing`]; see
+    /// [Choosing a span path](crate::server#choosing-a-span-path)).
+    /// [`SpanPath::OpenTelemetry`] starts an OpenTelemetry span directly
+    /// with the global tracer provider's tracer (scope
+    /// `tower-trace-context`), taken on first use: no `tracing` span,
+    /// `make_span` unused, `tracing` filters not applied. A second call
+    /// replaces the first.
+    ///
+    /// ```
+    /// use tower_trace_context::server::{SpanPath, TraceContextLayer};
+    /// let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// [`SpanPath::Tracing`]: crate::server::SpanPath::Tracing
+    /// [`SpanPath::OpenTelemetry`]: crate::server::SpanPath::OpenTelemetry
+    #[must_use]
+    pub fn span_path(mut self, path: crate::server::SpanPath) -> Self {
+        self.config_mut().span_path = path;
+        self
+    }
+
+    /// The direct OpenTelemetry path ([`span_path`](Self::span_path)
+    /// `(SpanPath::OpenTelemetry)`) with `tracer` instead of the global
+    /// provider's: for a provider that is not the global one (tests, several
+    /// pipelines). A second call replaces the tracer.
+    ///
+    /// ```
+    /// use opentelemetry::trace::TracerProvider as _;
+    /// use tower_trace_context::server::TraceContextLayer;
+    ///
+    /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    /// let layer = TraceContextLayer::new().tracer(provider.tracer("tower-trace-context"));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn tracer<T>(mut self, tracer: T) -> Self
+    where
+        T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+        T::Span: Send + Sync + 'static,
+    {
+        let config = self.config_mut();
+        config.span_path = crate::server::SpanPath::OpenTelemetry;
+        config.tracer = std::sync::Arc::new(crate::server::span_path::TracerSlot::given(
+            opentelemetry::global::BoxedTracer::new(Box::new(tracer)),
+        ));
+        self
+    }
+
+    /// Replaces how the server span is made on the `tracing` path (see [`MakeSpan`](crate::server::MakeSpan)).
     ///
     /// ```
     /// # use tower_trace_context::server::TraceContextLayer;

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use http::{Request, Version};
+use opentelemetry::KeyValue;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -31,6 +32,15 @@ use crate::server::network::PeerAddr;
 pub trait MakeSpan<B> {
     /// Makes the span for `request`.
     fn make_span(&mut self, request: &Request<B>) -> Span;
+
+    /// Whether the layer adds the default span's OpenTelemetry-only
+    /// attributes (`url.*`, `server.*`, `network.*`, `client.address`,
+    /// `user_agent.original`, ...) to the span's OpenTelemetry span, in
+    /// one batch and only when it records. `false` (the default) for a
+    /// custom span, which carries the fields it declares.
+    fn layer_attributes(&self) -> bool {
+        false
+    }
 }
 
 impl<B, F> MakeSpan<B> for F
@@ -90,22 +100,117 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
     None
 }
 
-/// The methods the HTTP semantic conventions know (RFC 9110, PATCH, QUERY);
-/// any other is recorded as `_OTHER` with `http.request.method_original`.
-fn known_method(method: &str) -> bool {
-    matches!(
-        method,
-        "GET"
-            | "HEAD"
-            | "POST"
-            | "PUT"
-            | "DELETE"
-            | "CONNECT"
-            | "OPTIONS"
-            | "TRACE"
-            | "PATCH"
-            | "QUERY"
-    )
+/// The methods the HTTP semantic conventions know (RFC 9110, PATCH, QUERY),
+/// as statics; any other is recorded as `_OTHER` with
+/// `http.request.method_original`.
+fn known_method(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        "QUERY" => "QUERY",
+        _ => return None,
+    })
+}
+
+/// The span name: `{method} {route}`, `{method}` (`HTTP` for an unknown
+/// method), or a gRPC call's `{package.Service}/{Method}`. Allocated only
+/// with a route or for gRPC.
+pub(crate) fn span_name<B>(request: &Request<B>) -> Cow<'static, str> {
+    if crate::grpc::Grpc::of(request.headers()).is_some() {
+        let path = request.uri().path();
+        if crate::grpc::service_and_method(path).is_some() {
+            return Cow::Owned(path.get(1..).unwrap_or_default().to_owned());
+        }
+    }
+    let method = known_method(request.method().as_str()).unwrap_or("HTTP");
+    match route(request) {
+        Some(route) => {
+            let mut s = String::with_capacity(method.len() + 1 + route.len());
+            s.push_str(method);
+            s.push(' ');
+            s.push_str(route);
+            Cow::Owned(s)
+        }
+        None => Cow::Borrowed(method),
+    }
+}
+
+/// The default span's attributes as OpenTelemetry key-values, HTTP or gRPC
+/// (the semantic conventions listed on [`DefaultMakeSpan`]): all of them
+/// with `fields` (the direct path), or without the ones the `tracing` span
+/// declares as fields (`http.request.method`, `http.route`; `rpc.service`,
+/// `rpc.method`). Static values allocate nothing.
+pub(crate) fn attributes<B>(request: &Request<B>, fields: bool, out: &mut Vec<KeyValue>) {
+    let (server_address, server_port) = server_address(request);
+    let peer = PeerAddr::socket_of(request.extensions());
+    let grpc = match crate::grpc::Grpc::of(request.headers()) {
+        Some(_) => crate::grpc::service_and_method(request.uri().path()),
+        None => None,
+    };
+    match grpc {
+        Some((service, method)) => {
+            out.push(KeyValue::new("rpc.system", "grpc"));
+            out.push(KeyValue::new("rpc.system.name", "grpc"));
+            if fields {
+                out.push(KeyValue::new("rpc.service", service.to_owned()));
+                out.push(KeyValue::new("rpc.method", method.to_owned()));
+            }
+        }
+        None => {
+            let original = request.method().as_str();
+            let method = known_method(original);
+            if fields {
+                out.push(KeyValue::new("http.request.method", method.unwrap_or("_OTHER")));
+                if let Some(route) = route(request) {
+                    out.push(KeyValue::new("http.route", route.to_owned()));
+                }
+            }
+            if method.is_none() {
+                out.push(KeyValue::new("http.request.method_original", original.to_owned()));
+            }
+            out.push(KeyValue::new("url.path", request.uri().path().to_owned()));
+            if let Some(query) = request.uri().query() {
+                out.push(KeyValue::new("url.query", redact_query(query).into_owned()));
+            }
+            match request.uri().scheme_str() {
+                Some("http") => out.push(KeyValue::new("url.scheme", "http")),
+                Some("https") => out.push(KeyValue::new("url.scheme", "https")),
+                Some(other) => out.push(KeyValue::new("url.scheme", other.to_owned())),
+                None => {}
+            }
+        }
+    }
+    if let Some(address) = server_address {
+        out.push(KeyValue::new("server.address", address.to_owned()));
+    }
+    if let Some(port) = server_port {
+        out.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    if let Some(version) = protocol_version(request.version()) {
+        out.push(KeyValue::new("network.protocol.version", version));
+    }
+    if let Some(peer) = peer {
+        let ip: std::sync::Arc<str> = IpText::new().of(peer.ip()).into();
+        out.push(KeyValue::new("client.address", ip.clone()));
+        out.push(KeyValue::new("network.peer.address", ip));
+        out.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+    }
+    if grpc.is_none() {
+        let user_agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        if let Some(user_agent) = user_agent {
+            out.push(KeyValue::new("user_agent.original", user_agent.to_owned()));
+        }
+    }
 }
 
 /// Query parameters whose values the conventions redact (case-sensitive keys).
@@ -216,101 +321,47 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         if !tracing::level_enabled!(tracing::Level::INFO) {
             return Span::none();
         }
+        // Fields only for what `fmt` readers need (name, method, route,
+        // status): tracing-opentelemetry copies every field into an owned
+        // `String` before the sampler decides. The other attributes go to
+        // the OpenTelemetry span in one batch, when it records
+        // (`layer_attributes`).
+        let name = span_name(request);
         if crate::grpc::Grpc::of(request.headers()).is_some() {
-            if let Some(span) = grpc_span(request) {
-                return span;
+            if let Some((service, method)) =
+                crate::grpc::service_and_method(request.uri().path())
+            {
+                return tracing::info_span!(
+                    "gRPC request",
+                    otel.kind = "server",
+                    otel.name = &*name,
+                    rpc.service = service,
+                    rpc.method = method,
+                    rpc.grpc.status_code = Empty,
+                    rpc.response.status_code = Empty,
+                    http.response.status_code = Empty,
+                    otel.status_code = Empty,
+                    otel.status_description = Empty,
+                    error.type = Empty,
+                );
             }
         }
-        // Every field is given at creation: a later `record` costs a second
-        // trip through the subscriber.
-        let original = request.method().as_str();
-        let (method, method_original) = match known_method(original) {
-            true => (original, None),
-            false => ("_OTHER", Some(original)),
-        };
-        let route = route(request);
-        let query = request.uri().query().map(redact_query);
-        let (server_address, server_port) = server_address(request);
-        let peer = PeerAddr::socket_of(request.extensions());
-        let mut ip_buf = IpText::new();
-        let peer_ip = peer.map(|p| ip_buf.of(p.ip()));
-        let user_agent = request
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
-        // `{method} {route}`, or `{method}` (HTTP semantic conventions). A
-        // plain string: recording it as `Display` would go through `format!`.
-        // An unknown method names the span `HTTP`.
-        let name_method = if method_original.is_some() {
-            "HTTP"
-        } else {
-            method
-        };
-        let with_route;
-        let name = match route {
-            Some(route) => {
-                let mut s = String::with_capacity(name_method.len() + 1 + route.len());
-                s.push_str(name_method);
-                s.push(' ');
-                s.push_str(route);
-                with_route = s;
-                with_route.as_str()
-            }
-            None => name_method,
-        };
+        let method = known_method(request.method().as_str()).unwrap_or("_OTHER");
         tracing::info_span!(
             "HTTP request",
             otel.kind = "server",
-            otel.name = name,
+            otel.name = &*name,
             http.request.method = method,
-            http.request.method_original = method_original,
-            url.path = request.uri().path(),
-            url.query = query.as_deref(),
-            url.scheme = request.uri().scheme_str(),
-            http.route = route,
-            server.address = server_address,
-            server.port = server_port.map(i64::from),
-            network.protocol.version = protocol_version(request.version()),
-            client.address = peer_ip,
-            network.peer.address = peer_ip,
-            network.peer.port = peer.map(|p| i64::from(p.port())),
-            user_agent.original = user_agent,
+            http.route = route(request),
             http.response.status_code = Empty,
             otel.status_code = Empty,
             error.type = Empty,
         )
     }
-}
 
-/// The span of a gRPC call (`/{package.Service}/{Method}`), by the
-/// OpenTelemetry RPC conventions for gRPC; `None` for another path.
-fn grpc_span<B>(request: &Request<B>) -> Option<Span> {
-    let (service, method) = crate::grpc::service_and_method(request.uri().path())?;
-    let (server_address, server_port) = server_address(request);
-    let peer = PeerAddr::socket_of(request.extensions());
-    let mut ip_buf = IpText::new();
-    let peer_ip = peer.map(|p| ip_buf.of(p.ip()));
-    Some(tracing::info_span!(
-        "gRPC request",
-        otel.kind = "server",
-        otel.name = request.uri().path().get(1..).unwrap_or_default(),
-        rpc.system = "grpc",
-        rpc.system.name = "grpc",
-        rpc.service = service,
-        rpc.method = method,
-        server.address = server_address,
-        server.port = server_port.map(i64::from),
-        network.protocol.version = protocol_version(request.version()),
-        client.address = peer_ip,
-        network.peer.address = peer_ip,
-        network.peer.port = peer.map(|p| i64::from(p.port())),
-        rpc.grpc.status_code = Empty,
-        rpc.response.status_code = Empty,
-        http.response.status_code = Empty,
-        otel.status_code = Empty,
-        otel.status_description = Empty,
-        error.type = Empty,
-    ))
+    fn layer_attributes(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ mod policy;
 mod resolve;
 mod response_headers;
 mod service;
+mod span_path;
 
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
@@ -111,6 +112,7 @@ pub use network::PeerAddr;
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};
 pub use response_headers::ServerTimingName;
 pub use service::TraceContext;
+pub use span_path::SpanPath;
 
 pub(crate) use cache::{CacheRequest, shared_cache_may_store};
 pub(crate) use config::Config;

@@ -27,12 +27,26 @@ pub(super) struct Resolved {
     /// The context the server span continues (set as its parent when
     /// `traced`), if any.
     pub(super) remote: Option<Context>,
+    /// A context the trust policy did not continue but links to
+    /// ([`Trust::NewRootWithLink`]), for a span the caller starts itself
+    /// (no `tracing` span given).
+    pub(super) link: Option<SpanContext>,
 }
 
 /// Parses everything once (the wire context is the source of truth,
 /// OpenTelemetry's types are views of it built only when `traced`), applies
-/// the trust policy, and sets the span's parent.
-pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced: bool) -> Resolved {
+/// the trust policy, and sets the `tracing` span's parent (`None`: the
+/// caller starts its span from [`Resolved`], see [`otel_parent`]).
+pub(super) fn resolve<B>(
+    config: &Config,
+    req: &Request<B>,
+    span: Option<&Span>,
+    traced: bool,
+) -> Resolved {
+    let none = Span::none();
+    let tracing_span = span;
+    let span = span.unwrap_or(&none);
+    let mut link = None;
     // Everything is parsed once, here: the wire context is the source
     // of truth, OpenTelemetry's types are views of it.
     let headers = req.headers();
@@ -68,9 +82,13 @@ pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced:
                 )),
             ),
             Trust::NewRootWithLink => {
-                if traced {
-                    let _ = span.set_parent(Context::new());
-                    span.add_link(sc);
+                match tracing_span {
+                    Some(span) if traced => {
+                        let _ = span.set_parent(Context::new());
+                        span.add_link(sc);
+                    }
+                    Some(_) => {}
+                    None => link = Some(sc),
                 }
                 (Decision::NotTrusted(Trust::NewRootWithLink), None)
             }
@@ -81,7 +99,9 @@ pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced:
             (Decision::NewTrace(err), remote)
         }
     };
+    let new_root = matches!(decision, Decision::NotTrusted(Trust::NewRootWithLink));
     match (&remote, traced) {
+        _ if tracing_span.is_none() => {}
         (Some(remote), true) => {
             if let Err(SetParentError::LayerNotFound) = span.set_parent(remote.clone()) {
                 decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
@@ -89,17 +109,16 @@ pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced:
         }
         (Some(_), false) => decision = unlinked(decision, Unlinked::SpanDisabled),
         (None, true) if random => {
-            // Mark traces started under this span as random-id ones.
-            let parent = match Span::current().context() {
-                cx if cx.has_active_span() => cx,
-                _ => Context::current(),
+            // Mark traces started under this span as random-id ones (a new
+            // root stays one).
+            let parent = match new_root {
+                true => Context::new(),
+                false => match Span::current().context() {
+                    cx if cx.has_active_span() => cx,
+                    _ => Context::current(),
+                },
             };
-            let marked = WireContext {
-                random_trace_ids: true,
-                ..WireContext::default()
-            }
-            .merge_into(&parent);
-            let _ = span.set_parent(marked);
+            let _ = span.set_parent(mark_random(&parent));
         }
         (None, _) => {}
     }
@@ -122,6 +141,32 @@ pub(super) fn resolve<B>(config: &Config, req: &Request<B>, span: &Span, traced:
         incoming,
         decision,
         remote,
+        link,
+    }
+}
+
+/// `parent` with traces started under it marked as random-id ones.
+fn mark_random(parent: &Context) -> Context {
+    WireContext {
+        random_trace_ids: true,
+        ..WireContext::default()
+    }
+    .merge_into(parent)
+}
+
+/// The parent of a span the layer starts itself (the direct path): the
+/// continued context; a new root when the policy links instead; else the
+/// current context, as a `tracing` span without a parent gets. With random
+/// trace ids, marked so.
+pub(super) fn otel_parent(resolved: &Resolved, random: bool) -> Context {
+    let parent = match (&resolved.remote, &resolved.link) {
+        (Some(remote), _) => return remote.clone(),
+        (None, Some(_)) => Context::new(),
+        (None, None) => Context::current(),
+    };
+    match random {
+        true => mark_random(&parent),
+        false => parent,
     }
 }
 

@@ -12,7 +12,6 @@ use http::{Method, Request, Response};
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use tower_service::Service;
-use tracing::Span;
 use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -20,10 +19,11 @@ use crate::error::TraceParentError;
 use crate::server::CacheRequest;
 use crate::server::Config;
 use crate::server::future::{ResponseFuture, ResponseState};
-use crate::server::resolve::{Resolved, resolve, unlinked};
+use crate::server::resolve::{Resolved, otel_parent, resolve, unlinked};
 use crate::server::{
-    Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer, Unlinked,
+    Decision, DefaultMakeSpan, MakeSpan, RequestTrace, SpanPath, TraceContextLayer, Unlinked,
 };
+use crate::span::Recorder;
 
 /// Middleware that continues the caller's W3C trace in a server span; made
 /// by [`TraceContextLayer`].
@@ -152,42 +152,18 @@ where
             .server_timing_duration
             .is_some()
             .then(std::time::Instant::now);
-        let span = self.make_span.make_span(&req);
-        // Tracing off (no subscriber, or the span filtered out): no
-        // OpenTelemetry types are built for the span; the incoming context
-        // is still passed through.
-        let traced = !span.is_disabled()
-            && span
-                .with_subscriber(|(_, dispatch)| !dispatch.is::<NoSubscriber>())
-                .unwrap_or(false);
         let config = &*self.config;
-
-        let Resolved {
+        let Opened {
+            span,
+            cx,
+            attach,
+            server_span,
             incoming,
-            mut decision,
-            remote,
-        } = resolve(config, &req, &span, traced);
-
-        // The server span's own context. Without an OpenTelemetry layer (or
-        // with the span filtered out) it is invalid: then the incoming
-        // context is passed through unchanged to code that reads the current
-        // OpenTelemetry context, and no server-timing is written.
-        let server_cx = match traced {
-            true => span.context(),
-            false => Context::new(),
+            decision,
+        } = match config.span_path {
+            SpanPath::Tracing => open_tracing(config, &mut self.make_span, &req),
+            SpanPath::OpenTelemetry => open_opentelemetry(config, &req),
         };
-        let server_span = server_cx.span().span_context().is_valid();
-        if traced && !server_span {
-            warn_no_opentelemetry_layer();
-            decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
-        }
-        let otel = server_span.then(|| server_cx.clone());
-        let (cx, attach) = match (server_span, remote) {
-            (true, _) => (server_cx, None),
-            (false, Some(remote)) => (remote.clone(), Some(remote)),
-            (false, None) => (Context::new(), None),
-        };
-
         let trace = RequestTrace {
             cx,
             incoming,
@@ -226,12 +202,126 @@ where
         req.extensions_mut().insert(trace);
 
         // The inner future runs inside the span: `ResponseFuture` enters it
-        // on every poll, which is where handlers do their work.
-        let future = {
-            let _attached = attach.clone().map(Context::attach);
-            self.inner.call(req)
+        // (or makes the direct path's context current) on every poll, which
+        // is where handlers do their work.
+        let future = span.in_context(attach.as_ref(), || self.inner.call(req));
+        ResponseFuture::new(future, span, state, attach)
+    }
+}
+
+/// The server span of a request, opened on either path.
+struct Opened {
+    span: Recorder,
+    /// The context handlers and outgoing calls see (`RequestTrace`).
+    cx: Context,
+    /// The context made current while polling when there is no span of
+    /// this service (the incoming one, passed through).
+    attach: Option<Context>,
+    /// Whether `cx` holds a span of this service.
+    server_span: bool,
+    incoming: Result<crate::wire::traceparent::TraceParent, TraceParentError>,
+    decision: Decision,
+}
+
+impl Opened {
+    /// No span of this service: `remote` (if any) is passed through.
+    fn passed_through(
+        span: Recorder,
+        remote: Option<Context>,
+        incoming: Result<crate::wire::traceparent::TraceParent, TraceParentError>,
+        decision: Decision,
+    ) -> Self {
+        let (cx, attach) = match remote {
+            Some(remote) => (remote.clone(), Some(remote)),
+            None => (Context::new(), None),
         };
-        ResponseFuture::new(future, span, state, attach, otel)
+        Self {
+            span,
+            cx,
+            attach,
+            server_span: false,
+            incoming,
+            decision,
+        }
+    }
+}
+
+/// The `tracing` path: the span `make_span` makes, parented by
+/// tracing-opentelemetry; the default span's OpenTelemetry-only attributes
+/// in one batch when it records.
+fn open_tracing<B, M: MakeSpan<B>>(config: &Config, make_span: &mut M, req: &Request<B>) -> Opened {
+    let span = make_span.make_span(req);
+    // Tracing off (no subscriber, or the span filtered out): no
+    // OpenTelemetry types are built for the span; the incoming context is
+    // still passed through.
+    let traced = !span.is_disabled()
+        && span
+            .with_subscriber(|(_, dispatch)| !dispatch.is::<NoSubscriber>())
+            .unwrap_or(false);
+    let Resolved {
+        incoming,
+        mut decision,
+        remote,
+        link: _,
+    } = resolve(config, req, Some(&span), traced);
+
+    // The server span's own context. Without an OpenTelemetry layer (or
+    // with the span filtered out) it is invalid: then the incoming context
+    // is passed through unchanged to code that reads the current
+    // OpenTelemetry context, and no server-timing is written.
+    let server_cx = match traced {
+        true => span.context(),
+        false => Context::new(),
+    };
+    if !server_cx.span().span_context().is_valid() {
+        if traced {
+            warn_no_opentelemetry_layer();
+            decision = unlinked(decision, Unlinked::NoOpenTelemetryLayer);
+        }
+        return Opened::passed_through(Recorder::tracing(span, None), remote, incoming, decision);
+    }
+    let recorder = Recorder::tracing(span, Some(server_cx.clone()));
+    if recorder.is_recording() && make_span.layer_attributes() {
+        let mut attributes = Vec::with_capacity(12);
+        crate::server::make_span::attributes(req, false, &mut attributes);
+        server_cx.span().set_attributes(attributes);
+    }
+    Opened {
+        span: recorder,
+        cx: server_cx,
+        attach: None,
+        server_span: true,
+        incoming,
+        decision,
+    }
+}
+
+/// The direct path: an OpenTelemetry span started with the remote parent
+/// (or the current context), no `tracing` span.
+fn open_opentelemetry<B>(config: &Config, req: &Request<B>) -> Opened {
+    let resolved = resolve(config, req, None, true);
+    let parent = otel_parent(&resolved, config.random_trace_ids);
+    let Resolved {
+        incoming,
+        mut decision,
+        remote,
+        link,
+    } = resolved;
+    match config.tracer.start(req, &parent, link) {
+        Some((cx, recording)) => Opened {
+            span: Recorder::opentelemetry(cx.clone(), recording),
+            cx,
+            attach: None,
+            server_span: true,
+            incoming,
+            decision,
+        },
+        None => {
+            // Never name the caller's span as ours: no server span.
+            warn_no_tracer_provider();
+            decision = unlinked(decision, Unlinked::NoTracerProvider);
+            Opened::passed_through(Recorder::none(), remote, incoming, decision)
+        }
     }
 }
 
@@ -265,7 +355,7 @@ impl<S, M> TraceContext<S, M> {
             #[cfg(feature = "sentry")]
             sentry: self.config.sentry.clone(),
         });
-        ResponseFuture::new(self.inner.call(req), Span::none(), state, None, None)
+        ResponseFuture::new(self.inner.call(req), Recorder::none(), state, None)
     }
 }
 
@@ -285,6 +375,21 @@ fn warn_no_opentelemetry_layer() {
              tower_trace_context::tracing_opentelemetry (logged once)",
             crate::TRACING_OPENTELEMETRY_VERSION,
             crate::OPENTELEMETRY_VERSION,
+        );
+    }
+}
+
+/// Logs, once per process, that the direct path's tracer starts no spans:
+/// no tracer provider is installed (or it is shut down).
+fn warn_no_tracer_provider() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            "the server layer's OpenTelemetry span path started no span: no tracer provider is \
+             installed (opentelemetry::global::set_tracer_provider, or TraceContextLayer::tracer), \
+             or it is shut down; traces are not continued and no server-timing is written \
+             (logged once)"
         );
     }
 }
