@@ -37,78 +37,81 @@ async fn trailers_only(uri: http::Uri) -> impl IntoResponse {
 
 #[tokio::test]
 async fn grpc_spans_status_and_no_browser_headers() {
-    let otel = otel::install();
-    let app = Router::new()
-        .route("/{service}/{method}", post(trailers_only))
-        .layer(TraceContextLayer::new());
-    let addr = http_support::serve(app).await;
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let app = Router::new()
+            .route("/{service}/{method}", post(trailers_only))
+            .layer(otel.on(path, TraceContextLayer::new()));
+        let addr = http_support::serve(app).await;
 
-    for (code, error) in [(0, false), (5, false), (13, true), (14, true)] {
+        for (code, error) in [(0, false), (5, false), (13, true), (14, true)] {
+            let reply = http_support::send(
+                Method::POST,
+                &format!("http://{addr}/grpc.health.v1.Health/Code{code}"),
+                &[
+                    ("content-type", "application/grpc"),
+                    ("te", "trailers"),
+                    ("traceparent", TP),
+                    ("origin", "http://app.test"),
+                ],
+            )
+            .await;
+            assert_eq!(reply.status, 200);
+            // A gRPC client is no browser.
+            assert!(reply.all("server-timing").is_empty(), "{:?}", reply.headers);
+            assert!(!reply.headers.contains_key("access-control-expose-headers"));
+
+            let spans = otel.spans(1).await;
+            let span = spans.last().unwrap();
+            assert_eq!(span.name, format!("grpc.health.v1.Health/Code{code}"));
+            assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
+            let attr = |key: &str| {
+                span.attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == key)
+                    .map(|kv| kv.value.clone())
+            };
+            assert_eq!(attr("rpc.system"), Some(Value::from("grpc")));
+            assert_eq!(
+                attr("rpc.service"),
+                Some(Value::from("grpc.health.v1.Health"))
+            );
+            assert_eq!(attr("rpc.method"), Some(Value::from(format!("Code{code}"))));
+            assert_eq!(attr("rpc.grpc.status_code"), Some(Value::I64(code)));
+            if error {
+                assert!(
+                    matches!(span.status, Status::Error { .. }),
+                    "{:?}",
+                    span.status
+                );
+                assert!(attr("error.type").is_some());
+            } else {
+                assert_eq!(span.status, Status::Unset);
+                assert_eq!(attr("error.type"), None);
+            }
+            otel.exporter.reset();
+        }
+
+        // grpc-web is a browser: it gets server-timing as any page's fetch.
         let reply = http_support::send(
             Method::POST,
-            &format!("http://{addr}/grpc.health.v1.Health/Code{code}"),
+            &format!("http://{addr}/grpc.health.v1.Health/Code0"),
             &[
-                ("content-type", "application/grpc"),
-                ("te", "trailers"),
+                ("content-type", "application/grpc-web+proto"),
                 ("traceparent", TP),
-                ("origin", "http://app.test"),
             ],
         )
         .await;
-        assert_eq!(reply.status, 200);
-        // A gRPC client is no browser.
-        assert!(reply.all("server-timing").is_empty(), "{:?}", reply.headers);
-        assert!(!reply.headers.contains_key("access-control-expose-headers"));
-
-        let spans = otel.spans(1).await;
-        let span = spans.last().unwrap();
-        assert_eq!(span.name, format!("grpc.health.v1.Health/Code{code}"));
-        assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
-        let attr = |key: &str| {
-            span.attributes
+        assert!(
+            reply
+                .all("server-timing")
                 .iter()
-                .find(|kv| kv.key.as_str() == key)
-                .map(|kv| kv.value.clone())
-        };
-        assert_eq!(attr("rpc.system"), Some(Value::from("grpc")));
-        assert_eq!(
-            attr("rpc.service"),
-            Some(Value::from("grpc.health.v1.Health"))
+                .any(|e| e.starts_with("traceparent;desc=\"00-")),
+            "{:?}",
+            reply.headers
         );
-        assert_eq!(attr("rpc.method"), Some(Value::from(format!("Code{code}"))));
-        assert_eq!(attr("rpc.grpc.status_code"), Some(Value::I64(code)));
-        if error {
-            assert!(
-                matches!(span.status, Status::Error { .. }),
-                "{:?}",
-                span.status
-            );
-            assert!(attr("error.type").is_some());
-        } else {
-            assert_eq!(span.status, Status::Unset);
-            assert_eq!(attr("error.type"), None);
-        }
-        otel.exporter.reset();
     }
-
-    // grpc-web is a browser: it gets server-timing as any page's fetch.
-    let reply = http_support::send(
-        Method::POST,
-        &format!("http://{addr}/grpc.health.v1.Health/Code0"),
-        &[
-            ("content-type", "application/grpc-web+proto"),
-            ("traceparent", TP),
-        ],
-    )
-    .await;
-    assert!(
-        reply
-            .all("server-timing")
-            .iter()
-            .any(|e| e.starts_with("traceparent;desc=\"00-")),
-        "{:?}",
-        reply.headers
-    );
 }
 
 /// A server stream: one message, then 300 ms of work, then `grpc-status:
@@ -154,54 +157,57 @@ impl http_body::Body for SlowStream {
 
 #[tokio::test]
 async fn a_server_stream_is_covered_until_its_trailers() {
-    let otel = otel::install();
-    let stream = || async {
-        let body = SlowStream {
-            step: 0,
-            sleep: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(300))),
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let stream = || async {
+            let body = SlowStream {
+                step: 0,
+                sleep: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(300))),
+            };
+            http::Response::builder()
+                .header("content-type", "application/grpc")
+                .body(axum::body::Body::new(body))
+                .unwrap()
         };
-        http::Response::builder()
-            .header("content-type", "application/grpc")
-            .body(axum::body::Body::new(body))
-            .unwrap()
-    };
-    let app = Router::new()
-        .route("/pkg.Feed/Watch", post(stream))
-        .layer(TraceContextLayer::new());
-    let addr = http_support::serve(app).await;
-    let reply = http_support::send(
-        Method::POST,
-        &format!("http://{addr}/pkg.Feed/Watch"),
-        &[("content-type", "application/grpc"), ("traceparent", TP)],
-    )
-    .await;
-    assert_eq!(reply.status, 200);
-    let spans = otel.spans(2).await;
-    let server = spans.iter().find(|s| s.name == "pkg.Feed/Watch").unwrap();
-    let inside = spans
-        .iter()
-        .find(|s| s.name == "inside the stream")
-        .unwrap();
-    assert_eq!(inside.parent_span_id, server.span_context.span_id());
-    assert_eq!(inside.span_context.trace_id(), otel::trace_id(TRACE));
-    let lasted = server.end_time.duration_since(server.start_time).unwrap();
-    assert!(
-        lasted >= std::time::Duration::from_millis(300),
-        "{lasted:?}"
-    );
-    // `grpc-message`, percent-decoded, is the status description.
-    assert_eq!(
-        server.status,
-        Status::Error {
-            description: "boom: db down".into()
-        }
-    );
-    assert!(
-        server
-            .attributes
+        let app = Router::new()
+            .route("/pkg.Feed/Watch", post(stream))
+            .layer(otel.on(path, TraceContextLayer::new()));
+        let addr = http_support::serve(app).await;
+        let reply = http_support::send(
+            Method::POST,
+            &format!("http://{addr}/pkg.Feed/Watch"),
+            &[("content-type", "application/grpc"), ("traceparent", TP)],
+        )
+        .await;
+        assert_eq!(reply.status, 200);
+        let spans = otel.spans(2).await;
+        let server = spans.iter().find(|s| s.name == "pkg.Feed/Watch").unwrap();
+        let inside = spans
             .iter()
-            .any(|kv| kv.key.as_str() == "rpc.grpc.status_code" && kv.value == Value::I64(13))
-    );
+            .find(|s| s.name == "inside the stream")
+            .unwrap();
+        assert_eq!(inside.parent_span_id, server.span_context.span_id());
+        assert_eq!(inside.span_context.trace_id(), otel::trace_id(TRACE));
+        let lasted = server.end_time.duration_since(server.start_time).unwrap();
+        assert!(
+            lasted >= std::time::Duration::from_millis(300),
+            "{lasted:?}"
+        );
+        // `grpc-message`, percent-decoded, is the status description.
+        assert_eq!(
+            server.status,
+            Status::Error {
+                description: "boom: db down".into()
+            }
+        );
+        assert!(
+            server
+                .attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "rpc.grpc.status_code" && kv.value == Value::I64(13))
+        );
+    }
 }
 
 /// A gRPC client span whose response carries no `grpc-status`: a non-200

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use http::Method;
 use tower_trace_context::TRACEPARENT;
-use tower_trace_context::server::{Decision, TraceContextLayer, Unlinked};
+use tower_trace_context::server::{Decision, SpanPath, TraceContextLayer, Unlinked};
 use tracing_subscriber::layer::SubscriberExt;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
@@ -51,7 +51,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
 /// the decision, the server span's `traceparent` and the incoming
 /// baggage's `tenant` as it reads them.
 async fn service(recorder: SocketAddr) -> SocketAddr {
-    relay::service(TraceContextLayer::new(), recorder, |trace| {
+    service_with(TraceContextLayer::new(), recorder).await
+}
+
+/// [`service`] behind `layer`.
+async fn service_with(layer: TraceContextLayer, recorder: SocketAddr) -> SocketAddr {
+    relay::service(layer, recorder, |trace| {
         let tenant = trace.baggage().get("tenant").map(|v| v.as_str().to_owned());
         format!(
             "{:?} {:?} {tenant:?}",
@@ -64,8 +69,13 @@ async fn service(recorder: SocketAddr) -> SocketAddr {
 
 /// Two requests; checks what each passed on, returns the reply bodies.
 async fn two_requests() -> Vec<String> {
+    two_requests_to(TraceContextLayer::new()).await
+}
+
+/// [`two_requests`] behind `layer`.
+async fn two_requests_to(layer: TraceContextLayer) -> Vec<String> {
     let (recorder, seen) = http_support::recorder().await;
-    let addr = service(recorder).await;
+    let addr = service_with(layer, recorder).await;
     let mut bodies = Vec::new();
     for _ in 0..2 {
         let reply = http_support::send(
@@ -176,4 +186,33 @@ async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_
     ] {
         assert!(message.contains(needle), "{needle:?} in {message:?}");
     }
+
+    // The direct OpenTelemetry path with no tracer provider installed (this
+    // process never installs one): the no-op tracer starts no span of its
+    // own. One warning of its own, the decision says why, no server-timing,
+    // and the incoming context still reaches the outgoing calls unchanged.
+    drop(events);
+    let path_events = Events::default();
+    let subscriber = tracing_subscriber::registry().with(Record(path_events.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
+    let bodies = two_requests_to(layer).await;
+    let want = format!(
+        "{:?} None Some(\"acme\")",
+        Decision::PassedThrough(Unlinked::NoTracerProvider)
+    );
+    assert_eq!(bodies, [want.clone(), want]);
+    let events = path_events.lock().unwrap();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, target, _)| {
+            *level == tracing::Level::WARN && target == "tower_trace_context"
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning per process: {events:?}");
+    assert!(
+        warnings[0].2.contains("no tracer provider"),
+        "{}",
+        warnings[0].2
+    );
 }

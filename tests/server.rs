@@ -5,6 +5,8 @@
 mod http_support;
 #[path = "support/otel.rs"]
 mod otel;
+#[path = "support/relay.rs"]
+mod relay;
 
 use axum::Router;
 use axum::extract::Extension;
@@ -52,165 +54,186 @@ fn server_timing_desc(values: &[String], name: &str) -> String {
 
 #[tokio::test]
 async fn continues_incoming_trace_and_reports_server_span() {
-    let otel = otel::install();
-    let addr = serve(app(TraceContextLayer::new())).await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/api/data"),
-        &[
-            ("traceparent", TP),
-            ("tracestate", "congo=t61rcWkgMzE"),
-            ("tracestate", "rojo=1"),
-        ],
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK);
-    // tracestate passes through unchanged (both fields combined in order).
-    assert_eq!(reply.body, "congo=t61rcWkgMzE,rojo=1|Continued");
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let addr = serve(app(otel.on(path, TraceContextLayer::new()))).await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/api/data"),
+            &[
+                ("traceparent", TP),
+                ("tracestate", "congo=t61rcWkgMzE"),
+                ("tracestate", "rojo=1"),
+            ],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        // tracestate passes through unchanged (both fields combined in order).
+        assert_eq!(reply.body, "congo=t61rcWkgMzE,rojo=1|Continued");
 
-    let span = otel.span("GET /api/data").await;
-    assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
-    assert_eq!(span.parent_span_id, otel::span_id(PARENT));
-    assert!(span.parent_span_is_remote);
-    assert_eq!(span.span_kind, opentelemetry::trace::SpanKind::Server);
-    assert_eq!(
-        span.span_context.trace_state().header(),
-        "congo=t61rcWkgMzE,rojo=1"
-    );
-    let attr = |k: &str| {
-        span.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == k)
-            .map(|kv| kv.value.to_string())
-    };
-    assert_eq!(attr("http.request.method").as_deref(), Some("GET"));
-    assert_eq!(attr("http.route").as_deref(), Some("/api/data"));
-    assert_eq!(attr("url.path").as_deref(), Some("/api/data"));
-    assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+        let span = otel.span("GET /api/data").await;
+        assert_eq!(span.span_context.trace_id(), otel::trace_id(TRACE));
+        assert_eq!(span.parent_span_id, otel::span_id(PARENT));
+        assert!(span.parent_span_is_remote);
+        assert_eq!(span.span_kind, opentelemetry::trace::SpanKind::Server);
+        assert_eq!(
+            span.span_context.trace_state().header(),
+            "congo=t61rcWkgMzE,rojo=1"
+        );
+        let attr = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(attr("http.request.method").as_deref(), Some("GET"));
+        assert_eq!(attr("http.route").as_deref(), Some("/api/data"));
+        assert_eq!(attr("url.path").as_deref(), Some("/api/data"));
+        assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
 
-    // server-timing carries exactly the exported server span.
-    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
-    assert_eq!(
-        desc,
-        format!("00-{TRACE}-{}-01", span.span_context.span_id())
-    );
-    // No Origin: no CORS or timing headers.
-    assert!(reply.headers.get("access-control-expose-headers").is_none());
-    assert!(reply.headers.get("timing-allow-origin").is_none());
+        // server-timing carries exactly the exported server span.
+        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+        assert_eq!(
+            desc,
+            format!("00-{TRACE}-{}-01", span.span_context.span_id())
+        );
+        // No Origin: no CORS or timing headers.
+        assert!(reply.headers.get("access-control-expose-headers").is_none());
+        assert!(reply.headers.get("timing-allow-origin").is_none());
+    }
 }
 
 #[tokio::test]
 async fn invalid_or_duplicate_traceparent_starts_a_new_trace() {
-    let otel = otel::install();
-    let addr = serve(app(TraceContextLayer::new())).await;
-    let url = format!("http://{addr}/api/data");
-    let upper = TP.to_uppercase();
-    let cases: [(&[(&str, &str)], TraceParentError); 4] = [
-        (&[("traceparent", &upper)], TraceParentError::InvalidTraceId),
-        (
-            &[("traceparent", TP), ("traceparent", TP)],
-            TraceParentError::Duplicate,
-        ),
-        (
-            &[(
-                "traceparent",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
-            )],
-            TraceParentError::TrailingData,
-        ),
-        (&[("tracestate", "a=1")], TraceParentError::Missing),
-    ];
-    for (headers, err) in cases {
-        let reply = send(Method::GET, &url, headers).await;
-        assert_eq!(reply.status, StatusCode::OK);
-        // A new trace: no tracestate is taken from the request.
-        assert_eq!(reply.body, format!("|{:?}", Decision::NewTrace(err)));
-        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
-        assert!(!desc.contains(TRACE), "{desc}");
-    }
-    let spans = otel.spans(4).await;
-    for span in spans {
-        assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
-        assert_eq!(span.parent_span_id, SpanId::INVALID);
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let addr = serve(app(otel.on(path, TraceContextLayer::new()))).await;
+        let url = format!("http://{addr}/api/data");
+        let upper = TP.to_uppercase();
+        let cases: [(&[(&str, &str)], TraceParentError); 4] = [
+            (&[("traceparent", &upper)], TraceParentError::InvalidTraceId),
+            (
+                &[("traceparent", TP), ("traceparent", TP)],
+                TraceParentError::Duplicate,
+            ),
+            (
+                &[(
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+                )],
+                TraceParentError::TrailingData,
+            ),
+            (&[("tracestate", "a=1")], TraceParentError::Missing),
+        ];
+        for (headers, err) in cases {
+            let reply = send(Method::GET, &url, headers).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            // A new trace: no tracestate is taken from the request.
+            assert_eq!(reply.body, format!("|{:?}", Decision::NewTrace(err)));
+            let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+            assert!(!desc.contains(TRACE), "{desc}");
+        }
+        let spans = otel.spans(4).await;
+        for span in spans {
+            assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+            assert_eq!(span.parent_span_id, SpanId::INVALID);
+        }
     }
 }
 
 #[tokio::test]
 async fn public_endpoint_starts_new_root_with_link() {
-    let otel = otel::install();
-    let addr = serve(app(TraceContextLayer::new().trust(Trust::NewRootWithLink))).await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/api/data"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    assert_eq!(reply.body, "|NotTrusted(NewRootWithLink)");
-    let span = otel.span("GET /api/data").await;
-    assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
-    assert_eq!(span.parent_span_id, SpanId::INVALID);
-    let link = span.links.links.first().expect("a link to the caller");
-    assert_eq!(link.span_context.trace_id(), otel::trace_id(TRACE));
-    assert_eq!(link.span_context.span_id(), otel::span_id(PARENT));
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let layer = otel.on(path, TraceContextLayer::new().trust(Trust::NewRootWithLink));
+        let addr = serve(app(layer)).await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/api/data"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        assert_eq!(reply.body, "|NotTrusted(NewRootWithLink)");
+        let span = otel.span("GET /api/data").await;
+        assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+        assert_eq!(span.parent_span_id, SpanId::INVALID);
+        let link = span.links.links.first().expect("a link to the caller");
+        assert_eq!(link.span_context.trace_id(), otel::trace_id(TRACE));
+        assert_eq!(link.span_context.span_id(), otel::span_id(PARENT));
+    }
 }
 
 #[tokio::test]
 async fn public_endpoint_ignores_incoming_sampled_flag() {
-    // Roots are never sampled; children follow their parent.
-    let otel = otel::install_with(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
-    let trusting = serve(app(TraceContextLayer::new())).await;
-    let public = serve(app(TraceContextLayer::new().trust_fn(|head| {
-        assert_eq!(head.uri().path(), "/api/data");
-        Trust::NewRootWithLink
-    })))
-    .await;
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        // Roots are never sampled; children follow their parent.
+        let otel = otel::install_with(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+        let trusting = serve(app(otel.on(path, TraceContextLayer::new()))).await;
+        let public = serve(app(otel.on(path, TraceContextLayer::new()).trust_fn(
+            |head| {
+                assert_eq!(head.uri().path(), "/api/data");
+                Trust::NewRootWithLink
+            },
+        )))
+        .await;
 
-    let reply = send(
-        Method::GET,
-        &format!("http://{public}/api/data"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
-    assert!(
-        desc.ends_with("-00"),
-        "public endpoint must not be forced to sample: {desc}"
-    );
+        let reply = send(
+            Method::GET,
+            &format!("http://{public}/api/data"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+        assert!(
+            desc.ends_with("-00"),
+            "public endpoint must not be forced to sample: {desc}"
+        );
 
-    let reply = send(
-        Method::GET,
-        &format!("http://{trusting}/api/data"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
-    assert!(
-        desc.starts_with(&format!("00-{TRACE}-")) && desc.ends_with("-01"),
-        "{desc}"
-    );
+        let reply = send(
+            Method::GET,
+            &format!("http://{trusting}/api/data"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+        assert!(
+            desc.starts_with(&format!("00-{TRACE}-")) && desc.ends_with("-01"),
+            "{desc}"
+        );
 
-    // Only the trusting server's span was sampled and exported.
-    let spans = otel.spans(1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let spans_later = otel.exporter.get_finished_spans().unwrap();
-    assert_eq!(spans_later.len(), 1, "{spans_later:?}");
-    assert_eq!(spans[0].span_context.trace_id(), otel::trace_id(TRACE));
+        // Only the trusting server's span was sampled and exported.
+        let spans = otel.spans(1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let spans_later = otel.exporter.get_finished_spans().unwrap();
+        assert_eq!(spans_later.len(), 1, "{spans_later:?}");
+        assert_eq!(spans[0].span_context.trace_id(), otel::trace_id(TRACE));
+    }
 }
 
 #[tokio::test]
 async fn ignore_policy_does_not_use_incoming_context() {
-    let otel = otel::install();
-    let addr = serve(app(TraceContextLayer::new().trust(Trust::Ignore))).await;
-    let reply = send(
-        Method::GET,
-        &format!("http://{addr}/api/data"),
-        &[("traceparent", TP)],
-    )
-    .await;
-    assert_eq!(reply.body, "|NotTrusted(Ignore)");
-    let span = otel.span("GET /api/data").await;
-    assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
-    assert!(span.links.links.is_empty());
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let addr = serve(app(
+            otel.on(path, TraceContextLayer::new().trust(Trust::Ignore))
+        ))
+        .await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/api/data"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        assert_eq!(reply.body, "|NotTrusted(Ignore)");
+        let span = otel.span("GET /api/data").await;
+        assert_ne!(span.span_context.trace_id(), otel::trace_id(TRACE));
+        assert!(span.links.links.is_empty());
+    }
 }
 
 #[tokio::test]
@@ -737,92 +760,310 @@ async fn trust_by_peer_network() {
 /// with `http.request.method_original` for unknown methods.
 #[tokio::test]
 async fn server_span_attributes_follow_the_http_conventions() {
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let app = Router::new()
+            .route("/api/data", get(echo))
+            .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+            .fallback(|| async { "any" })
+            .layer(otel.on(path, TraceContextLayer::new()));
+        let addr = serve_with_peer(app, "127.0.0.1:0").await;
+        let query = "q=OpenTelemetry&sig=abc&X-Amz-Signature=s&Sig=kept";
+        send(Method::GET, &format!("http://{addr}/api/data?{query}"), &[]).await;
+        send(Method::GET, &format!("http://{addr}/fail"), &[]).await;
+        send(
+            Method::from_bytes(b"PURGE").unwrap(),
+            &format!("http://{addr}/thing"),
+            &[],
+        )
+        .await;
+
+        let spans = otel.spans(3).await;
+        let attr = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.to_string())
+        };
+        let by_name = |name: &str| {
+            spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
+                panic!(
+                    "no span {name}: {:?}",
+                    spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+                )
+            })
+        };
+        let get = by_name("GET /api/data");
+        for (key, value) in [
+            ("http.request.method", Some("GET".to_owned())),
+            ("http.request.method_original", None),
+            ("url.path", Some("/api/data".to_owned())),
+            (
+                "url.query",
+                Some("q=OpenTelemetry&sig=REDACTED&X-Amz-Signature=REDACTED&Sig=kept".to_owned()),
+            ),
+            ("server.address", Some("127.0.0.1".to_owned())),
+            ("server.port", Some(addr.port().to_string())),
+            ("network.protocol.version", Some("1.1".to_owned())),
+            ("client.address", Some("127.0.0.1".to_owned())),
+            ("network.peer.address", Some("127.0.0.1".to_owned())),
+            ("http.route", Some("/api/data".to_owned())),
+            ("http.response.status_code", Some("200".to_owned())),
+            ("error.type", None),
+        ] {
+            assert_eq!(attr(get, key), value, "{key}");
+        }
+        // Numbers are OpenTelemetry integers, not strings.
+        let value = |key: &str| {
+            get.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(
+            value("server.port"),
+            Some(opentelemetry::Value::I64(addr.port().into()))
+        );
+        assert!(matches!(
+            value("network.peer.port"),
+            Some(opentelemetry::Value::I64(port)) if port > 0
+        ));
+        assert_eq!(
+            value("http.response.status_code"),
+            Some(opentelemetry::Value::I64(200))
+        );
+
+        let fail = by_name("GET /fail");
+        assert_eq!(attr(fail, "error.type").as_deref(), Some("500"));
+        assert_eq!(
+            attr(fail, "http.response.status_code").as_deref(),
+            Some("500")
+        );
+
+        let purge = by_name("HTTP");
+        assert_eq!(
+            attr(purge, "http.request.method").as_deref(),
+            Some("_OTHER")
+        );
+        assert_eq!(
+            attr(purge, "http.request.method_original").as_deref(),
+            Some("PURGE")
+        );
+    }
+}
+
+/// On both span paths: a handler's `tracing` span, an `#[instrument]`
+/// function, a span in a task spawned with the current OpenTelemetry
+/// context carried over, and an outgoing call through the client layer are
+/// children of the server span; a body streamed for 300 ms is timed whole.
+#[tokio::test]
+async fn work_under_the_server_span_is_its_child_on_both_paths() {
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::SpanKind;
+    use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
+    use tower::ServiceExt;
+    use tower_trace_context::client::{Allowlist, PropagateLayer};
+
+    #[tracing::instrument]
+    async fn lookup() {}
+
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let (recorder, seen) = http_support::recorder().await;
+        let allow = Allowlist::builder()
+            .origin(format!("http://{recorder}"))
+            .build()
+            .unwrap();
+        let client = tower::ServiceBuilder::new()
+            .layer(PropagateLayer::new(allow))
+            .service(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<http_body_util::Empty<bytes::Bytes>>(),
+            );
+        let work = move || {
+            let client = client.clone();
+            async move {
+                tracing::info_span!("handler work").in_scope(|| {});
+                lookup().await;
+                let cx = opentelemetry::Context::current();
+                tokio::spawn(
+                    async { tracing::info_span!("spawned").in_scope(|| {}) }.with_context(cx),
+                )
+                .await
+                .unwrap();
+                let req = http::Request::get(format!("http://{recorder}/next"))
+                    .body(http_body_util::Empty::new())
+                    .unwrap();
+                let response = client.oneshot(req).await.unwrap();
+                http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap();
+                "done"
+            }
+        };
+        let stream = || async {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+            tokio::spawn(async move {
+                tx.send(Ok("first ".into())).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                tx.send(Ok("last".into())).await.unwrap();
+            });
+            axum::body::Body::from_stream(ReceiverStream::new(rx))
+        };
+        let app = Router::new()
+            .route("/work", get(work))
+            .route("/stream", get(stream))
+            .layer(otel.on(path, TraceContextLayer::new()));
+        let addr = serve(app).await;
+
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/work"),
+            &[("traceparent", TP)],
+        )
+        .await;
+        assert_eq!(reply.body, "done");
+        let spans = otel.spans(5).await;
+        let server = spans
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Server)
+            .unwrap();
+        assert_eq!(server.parent_span_id, otel::span_id(PARENT));
+        let server_id = server.span_context.span_id();
+        for name in ["handler work", "lookup", "spawned"] {
+            let span = spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
+                panic!(
+                    "no {name}: {:?}",
+                    spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+                )
+            });
+            assert_eq!(span.parent_span_id, server_id, "{name}");
+            assert_eq!(
+                span.span_context.trace_id(),
+                otel::trace_id(TRACE),
+                "{name}"
+            );
+        }
+        let client_span = spans
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Client)
+            .unwrap();
+        assert_eq!(client_span.parent_span_id, server_id);
+        let sent = seen.lock().unwrap()[0]["traceparent"].clone();
+        assert_eq!(
+            sent,
+            format!("00-{TRACE}-{}-01", client_span.span_context.span_id())
+        );
+
+        otel.exporter.reset();
+        let reply = send(Method::GET, &format!("http://{addr}/stream"), &[]).await;
+        assert_eq!(reply.body, "first last");
+        let span = otel.span("GET /stream").await;
+        let lasted = span.end_time.duration_since(span.start_time).unwrap();
+        assert!(
+            lasted >= std::time::Duration::from_millis(300),
+            "{lasted:?}"
+        );
+    }
+}
+
+/// Unsampled requests (flags 00 under a parent-based sampler) export
+/// nothing on either path, yet still pass `traceparent` with flags 00 and
+/// `tracestate` unchanged through the client layer, and still write
+/// `server-timing`.
+#[tokio::test]
+async fn unsampled_requests_export_nothing_and_still_propagate_on_both_paths() {
+    const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    const STATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let (recorder, seen) = http_support::recorder().await;
+        let layer = otel.on(path, TraceContextLayer::new());
+        let addr = relay::service(layer, recorder, |trace| format!("{:?}", trace.decision())).await;
+        let reply = send(
+            Method::GET,
+            &format!("http://{addr}/api"),
+            &[("traceparent", UNSAMPLED), ("tracestate", STATE)],
+        )
+        .await;
+        assert_eq!(reply.body, "Continued");
+        let desc = server_timing_desc(&reply.all("server-timing"), "traceparent");
+        assert!(
+            desc.starts_with(&format!("00-{TRACE}-")) && desc.ends_with("-00"),
+            "{desc}"
+        );
+        let headers = seen.lock().unwrap().pop().unwrap();
+        let sent = headers["traceparent"].to_str().unwrap();
+        assert!(
+            sent.starts_with(&format!("00-{TRACE}-")) && sent.ends_with("-00"),
+            "{sent}"
+        );
+        assert_ne!(sent, UNSAMPLED, "a span of this service is the parent");
+        assert_eq!(headers["tracestate"], STATE);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(otel.exporter.get_finished_spans().unwrap().is_empty());
+    }
+}
+
+/// The direct path ends its span when the body ends, even while a handler
+/// keeps a `RequestTrace` (which holds the span's context).
+#[tokio::test]
+async fn a_kept_request_trace_does_not_keep_the_direct_span_open() {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::<RequestTrace>::new()));
     let otel = otel::install();
+    let stash = kept.clone();
     let app = Router::new()
-        .route("/api/data", get(echo))
-        .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
-        .fallback(|| async { "any" })
-        .layer(TraceContextLayer::new());
-    let addr = serve_with_peer(app, "127.0.0.1:0").await;
-    let query = "q=OpenTelemetry&sig=abc&X-Amz-Signature=s&Sig=kept";
-    send(Method::GET, &format!("http://{addr}/api/data?{query}"), &[]).await;
-    send(Method::GET, &format!("http://{addr}/fail"), &[]).await;
-    send(
-        Method::from_bytes(b"PURGE").unwrap(),
-        &format!("http://{addr}/thing"),
-        &[],
+        .route(
+            "/keep",
+            get(move |Extension(trace): Extension<RequestTrace>| {
+                stash.lock().unwrap().push(trace);
+                async { "kept" }
+            }),
+        )
+        .layer(otel.on(otel::Path::OpenTelemetry, TraceContextLayer::new()));
+    let addr = serve(app).await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/keep"),
+        &[("traceparent", TP)],
     )
     .await;
+    assert_eq!(reply.body, "kept");
+    let span = otel.span("GET /keep").await;
+    assert_eq!(
+        kept.lock().unwrap()[0].span_context().span_id(),
+        span.span_context.span_id()
+    );
+}
 
-    let spans = otel.spans(3).await;
-    let attr = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
-        span.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| kv.value.to_string())
-    };
-    let by_name = |name: &str| {
-        spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
-            panic!(
-                "no span {name}: {:?}",
-                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
-            )
-        })
-    };
-    let get = by_name("GET /api/data");
-    for (key, value) in [
-        ("http.request.method", Some("GET".to_owned())),
-        ("http.request.method_original", None),
-        ("url.path", Some("/api/data".to_owned())),
-        (
-            "url.query",
-            Some("q=OpenTelemetry&sig=REDACTED&X-Amz-Signature=REDACTED&Sig=kept".to_owned()),
-        ),
-        ("server.address", Some("127.0.0.1".to_owned())),
-        ("server.port", Some(addr.port().to_string())),
-        ("network.protocol.version", Some("1.1".to_owned())),
-        ("client.address", Some("127.0.0.1".to_owned())),
-        ("network.peer.address", Some("127.0.0.1".to_owned())),
-        ("http.route", Some("/api/data".to_owned())),
-        ("http.response.status_code", Some("200".to_owned())),
-        ("error.type", None),
-    ] {
-        assert_eq!(attr(get, key), value, "{key}");
-    }
-    // Numbers are OpenTelemetry integers, not strings.
-    let value = |key: &str| {
-        get.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| kv.value.clone())
-    };
+/// A tracer that starts no span of its own (the no-op tracer of an
+/// OpenTelemetry without a tracer provider) is no server span: the caller's
+/// context is passed through, said in the decision, and no `server-timing`
+/// names the caller's span as ours.
+#[tokio::test]
+async fn the_no_op_tracer_is_no_server_span() {
+    let (recorder, seen) = http_support::recorder().await;
+    let layer = TraceContextLayer::new().tracer(opentelemetry::trace::noop::NoopTracer::new());
+    let addr = relay::service(layer, recorder, |trace| {
+        format!("{:?} {:?}", trace.decision(), trace.traceparent())
+    })
+    .await;
+    let reply = send(
+        Method::GET,
+        &format!("http://{addr}/api"),
+        &[("traceparent", TP)],
+    )
+    .await;
     assert_eq!(
-        value("server.port"),
-        Some(opentelemetry::Value::I64(addr.port().into()))
+        reply.body,
+        format!(
+            "{:?} None",
+            Decision::PassedThrough(tower_trace_context::server::Unlinked::NoTracerProvider)
+        )
     );
-    assert!(matches!(
-        value("network.peer.port"),
-        Some(opentelemetry::Value::I64(port)) if port > 0
-    ));
-    assert_eq!(
-        value("http.response.status_code"),
-        Some(opentelemetry::Value::I64(200))
-    );
-
-    let fail = by_name("GET /fail");
-    assert_eq!(attr(fail, "error.type").as_deref(), Some("500"));
-    assert_eq!(
-        attr(fail, "http.response.status_code").as_deref(),
-        Some("500")
-    );
-
-    let purge = by_name("HTTP");
-    assert_eq!(
-        attr(purge, "http.request.method").as_deref(),
-        Some("_OTHER")
-    );
-    assert_eq!(
-        attr(purge, "http.request.method_original").as_deref(),
-        Some("PURGE")
-    );
+    assert!(reply.all("server-timing").is_empty(), "{reply:?}");
+    assert_eq!(seen.lock().unwrap()[0]["traceparent"], TP);
 }

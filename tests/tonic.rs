@@ -166,9 +166,17 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Collector {
 
 /// A tonic server on 127.0.0.1 with the server layer on each service.
 async fn serve(health: TestHealth, collector: Collector) -> SocketAddr {
+    serve_with(TraceContextLayer::new(), health, collector).await
+}
+
+/// [`serve`] with this server layer.
+async fn serve_with(
+    layer: TraceContextLayer,
+    health: TestHealth,
+    collector: Collector,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let layer = TraceContextLayer::new();
     let router = Server::builder()
         .add_service(layer.layer(HealthServer::new(health)))
         .add_service(layer.layer(collector));
@@ -219,119 +227,127 @@ fn with_traceparent<T>(message: T) -> Request<T> {
 
 #[tokio::test]
 async fn unary_calls_get_grpc_spans_and_statuses() {
-    let otel = otel::install();
-    let addr = serve(TestHealth::default(), Collector::default()).await;
-    let mut client = HealthClient::new(connect(addr).await);
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let layer = otel.on(path, TraceContextLayer::new());
+        let addr = serve_with(layer, TestHealth::default(), Collector::default()).await;
+        let mut client = HealthClient::new(connect(addr).await);
 
-    // (service asked for, gRPC code, server span an error, description)
-    for (service, code, error, description) in [
-        ("", Code::Ok, false, ""),
-        ("missing", Code::NotFound, false, ""),
-        ("internal", Code::Internal, true, "db down: retry"),
-    ] {
-        otel.exporter.reset();
-        let result = client
-            .check(with_traceparent(HealthCheckRequest {
-                service: service.into(),
-            }))
-            .await;
-        assert_eq!(result.err().map_or(Code::Ok, |s| s.code()), code);
-        let spans = otel.spans(2).await;
-        let server = server_span(&spans, "grpc.health.v1.Health/Check");
-        assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
-        assert_eq!(
-            server.parent_span_id,
-            SpanId::from_hex("00f067aa0ba902b7").unwrap()
-        );
-        assert_eq!(attr(server, "rpc.system"), Some(Value::from("grpc")));
-        assert_eq!(attr(server, "rpc.system.name"), Some(Value::from("grpc")));
-        assert_eq!(
-            attr(server, "rpc.service"),
-            Some(Value::from("grpc.health.v1.Health"))
-        );
-        assert_eq!(attr(server, "rpc.method"), Some(Value::from("Check")));
-        assert_eq!(
-            attr(server, "server.address"),
-            Some(Value::from("127.0.0.1"))
-        );
-        // The peer, from tonic's `TcpConnectInfo`.
-        assert_eq!(
-            attr(server, "client.address"),
-            Some(Value::from("127.0.0.1"))
-        );
-        assert!(matches!(
-            attr(server, "network.peer.port"),
-            Some(Value::I64(port)) if port > 0
-        ));
-        assert_eq!(
-            attr(server, "server.port"),
-            Some(Value::I64(i64::from(addr.port())))
-        );
-        assert_eq!(
-            attr(server, "rpc.grpc.status_code"),
-            Some(Value::I64(code as i64)),
-            "{service}"
-        );
-        let name = match code {
-            Code::Ok => "OK",
-            Code::NotFound => "NOT_FOUND",
-            _ => "INTERNAL",
-        };
-        assert_eq!(
-            attr(server, "rpc.response.status_code"),
-            Some(Value::from(name))
-        );
-        match error {
-            true => {
-                assert_eq!(
-                    server.status,
-                    SpanStatus::Error {
-                        description: description.to_owned().into()
-                    }
-                );
-                assert_eq!(attr(server, "error.type"), Some(Value::from(name)));
+        // (service asked for, gRPC code, server span an error, description)
+        for (service, code, error, description) in [
+            ("", Code::Ok, false, ""),
+            ("missing", Code::NotFound, false, ""),
+            ("internal", Code::Internal, true, "db down: retry"),
+        ] {
+            otel.exporter.reset();
+            let result = client
+                .check(with_traceparent(HealthCheckRequest {
+                    service: service.into(),
+                }))
+                .await;
+            assert_eq!(result.err().map_or(Code::Ok, |s| s.code()), code);
+            let spans = otel.spans(2).await;
+            let server = server_span(&spans, "grpc.health.v1.Health/Check");
+            assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
+            assert_eq!(
+                server.parent_span_id,
+                SpanId::from_hex("00f067aa0ba902b7").unwrap()
+            );
+            assert_eq!(attr(server, "rpc.system"), Some(Value::from("grpc")));
+            assert_eq!(attr(server, "rpc.system.name"), Some(Value::from("grpc")));
+            assert_eq!(
+                attr(server, "rpc.service"),
+                Some(Value::from("grpc.health.v1.Health"))
+            );
+            assert_eq!(attr(server, "rpc.method"), Some(Value::from("Check")));
+            assert_eq!(
+                attr(server, "server.address"),
+                Some(Value::from("127.0.0.1"))
+            );
+            // The peer, from tonic's `TcpConnectInfo`.
+            assert_eq!(
+                attr(server, "client.address"),
+                Some(Value::from("127.0.0.1"))
+            );
+            assert!(matches!(
+                attr(server, "network.peer.port"),
+                Some(Value::I64(port)) if port > 0
+            ));
+            assert_eq!(
+                attr(server, "server.port"),
+                Some(Value::I64(i64::from(addr.port())))
+            );
+            assert_eq!(
+                attr(server, "rpc.grpc.status_code"),
+                Some(Value::I64(code as i64)),
+                "{service}"
+            );
+            let name = match code {
+                Code::Ok => "OK",
+                Code::NotFound => "NOT_FOUND",
+                _ => "INTERNAL",
+            };
+            assert_eq!(
+                attr(server, "rpc.response.status_code"),
+                Some(Value::from(name))
+            );
+            match error {
+                true => {
+                    assert_eq!(
+                        server.status,
+                        SpanStatus::Error {
+                            description: description.to_owned().into()
+                        }
+                    );
+                    assert_eq!(attr(server, "error.type"), Some(Value::from(name)));
+                }
+                false => {
+                    assert_eq!(server.status, SpanStatus::Unset, "{service}");
+                    assert_eq!(attr(server, "error.type"), None);
+                }
             }
-            false => {
-                assert_eq!(server.status, SpanStatus::Unset, "{service}");
-                assert_eq!(attr(server, "error.type"), None);
-            }
+            let lookup = spans.iter().find(|s| s.name == "lookup").unwrap();
+            assert_eq!(lookup.parent_span_id, server.span_context.span_id());
         }
-        let lookup = spans.iter().find(|s| s.name == "lookup").unwrap();
-        assert_eq!(lookup.parent_span_id, server.span_context.span_id());
     }
 }
 
 #[tokio::test]
 async fn a_server_stream_failing_in_its_trailers_is_one_span() {
-    let otel = otel::install();
-    let addr = serve(TestHealth::default(), Collector::default()).await;
-    let mut client = HealthClient::new(connect(addr).await);
-    let mut stream = client
-        .watch(with_traceparent(HealthCheckRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(stream.message().await.unwrap().is_some());
-    let status = stream.message().await.unwrap_err();
-    assert_eq!(status.code(), Code::Internal);
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let layer = otel.on(path, TraceContextLayer::new());
+        let addr = serve_with(layer, TestHealth::default(), Collector::default()).await;
+        let mut client = HealthClient::new(connect(addr).await);
+        let mut stream = client
+            .watch(with_traceparent(HealthCheckRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(stream.message().await.unwrap().is_some());
+        let status = stream.message().await.unwrap_err();
+        assert_eq!(status.code(), Code::Internal);
 
-    let spans = otel.spans(2).await;
-    let server = server_span(&spans, "grpc.health.v1.Health/Watch");
-    let inside = spans
-        .iter()
-        .find(|s| s.name == "inside the stream")
-        .unwrap();
-    assert_eq!(inside.parent_span_id, server.span_context.span_id());
-    assert_eq!(inside.span_context.trace_id(), otel::trace_id(TRACE));
-    let lasted = server.end_time.duration_since(server.start_time).unwrap();
-    assert!(lasted >= Duration::from_millis(300), "{lasted:?}");
-    assert_eq!(attr(server, "rpc.grpc.status_code"), Some(Value::I64(13)));
-    assert_eq!(
-        server.status,
-        SpanStatus::Error {
-            description: "feed lost".into()
-        }
-    );
+        let spans = otel.spans(2).await;
+        let server = server_span(&spans, "grpc.health.v1.Health/Watch");
+        let inside = spans
+            .iter()
+            .find(|s| s.name == "inside the stream")
+            .unwrap();
+        assert_eq!(inside.parent_span_id, server.span_context.span_id());
+        assert_eq!(inside.span_context.trace_id(), otel::trace_id(TRACE));
+        let lasted = server.end_time.duration_since(server.start_time).unwrap();
+        assert!(lasted >= Duration::from_millis(300), "{lasted:?}");
+        assert_eq!(attr(server, "rpc.grpc.status_code"), Some(Value::I64(13)));
+        assert_eq!(
+            server.status,
+            SpanStatus::Error {
+                description: "feed lost".into()
+            }
+        );
+    }
 }
 
 /// The client layer around a channel: allowlisted, the client span is the
@@ -556,150 +572,154 @@ async fn with_origin_over_a_channel_to_another_endpoint_gets_no_trace_headers() 
 /// `server-timing` next to `grpc-status` / `grpc-message`.
 #[tokio::test]
 async fn grpc_web_behind_cors_layer() {
-    use http::header::{self, HeaderName};
-    use tower_http::cors::{AllowOrigin, CorsLayer};
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        use http::header::{self, HeaderName};
+        use tower_http::cors::{AllowOrigin, CorsLayer};
 
-    let otel = otel::install();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::exact("http://app.test".parse().unwrap()))
-        .allow_methods([http::Method::POST])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            HeaderName::from_static("x-grpc-web"),
-            HeaderName::from_static("x-user-agent"),
-        ])
-        .expose_headers([
-            HeaderName::from_static("grpc-status"),
-            HeaderName::from_static("grpc-message"),
-        ]);
-    let router = Server::builder()
-        .accept_http1(true)
-        .layer(TraceContextLayer::new())
-        .layer(cors)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .add_service(HealthServer::new(TestHealth::default()));
-    tokio::spawn(async move {
-        router
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
+        let otel = otel::install();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::exact("http://app.test".parse().unwrap()))
+            .allow_methods([http::Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-grpc-web"),
+                HeaderName::from_static("x-user-agent"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("grpc-status"),
+                HeaderName::from_static("grpc-message"),
+            ]);
+        let router = Server::builder()
+            .accept_http1(true)
+            .layer(otel.on(path, TraceContextLayer::new()))
+            .layer(cors)
+            .layer(tonic_web::GrpcWebLayer::new())
+            .add_service(HealthServer::new(TestHealth::default()));
+        tokio::spawn(async move {
+            router
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                .await
+                .unwrap();
+        });
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let url = format!("http://{addr}/grpc.health.v1.Health/Check");
+
+        let preflight = http::Request::options(&url)
+            .header("origin", "http://app.test")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,traceparent,tracestate,x-grpc-web,x-user-agent",
+            )
+            .body(Full::default())
             .unwrap();
-    });
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let url = format!("http://{addr}/grpc.health.v1.Health/Check");
-
-    let preflight = http::Request::options(&url)
-        .header("origin", "http://app.test")
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "content-type,traceparent,tracestate,x-grpc-web,x-user-agent",
-        )
-        .body(Full::default())
-        .unwrap();
-    let res = client.request(preflight).await.unwrap();
-    assert!(res.status().is_success(), "{res:?}");
-    // One list, over however many field lines.
-    let allowed: Vec<String> = res
-        .headers()
-        .get_all("access-control-allow-headers")
-        .iter()
-        .flat_map(|v| v.to_str().unwrap().split(','))
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    for name in [
-        "content-type",
-        "x-grpc-web",
-        "x-user-agent",
-        "traceparent",
-        "tracestate",
-    ] {
-        assert!(allowed.iter().any(|h| h == name), "{name} in {allowed:?}");
-    }
-
-    // An empty HealthCheckRequest in one grpc-web frame.
-    let call = http::Request::post(&url)
-        .header("origin", "http://app.test")
-        .header("content-type", "application/grpc-web+proto")
-        .header("x-grpc-web", "1")
-        .header("traceparent", TP)
-        .body(Full::new(Bytes::from_static(&[0, 0, 0, 0, 0])))
-        .unwrap();
-    let res = client.request(call).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    // The trailer frame (flag 0x80) says OK.
-    let trailer = body.iter().position(|&b| b == 0x80).expect("trailer frame");
-    assert!(
-        String::from_utf8_lossy(&body[trailer + 5..]).contains("grpc-status:0"),
-        "{body:?}"
-    );
-    let timing: Vec<_> = headers
-        .get_all("server-timing")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .collect();
-    assert!(
-        timing
+        let res = client.request(preflight).await.unwrap();
+        assert!(res.status().is_success(), "{res:?}");
+        // One list, over however many field lines.
+        let allowed: Vec<String> = res
+            .headers()
+            .get_all("access-control-allow-headers")
             .iter()
-            .any(|t| t.starts_with("traceparent;desc=\"00-4bf92f3577b34da6a3ce929d0e0e4736-")),
-        "{timing:?}"
-    );
-    let exposed: Vec<String> = headers
-        .get_all("access-control-expose-headers")
-        .iter()
-        .flat_map(|v| v.to_str().unwrap().split(','))
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    for name in ["grpc-status", "grpc-message", "server-timing"] {
-        assert!(exposed.iter().any(|h| h == name), "{name} in {exposed:?}");
-    }
-    assert_eq!(headers["access-control-allow-origin"], "http://app.test");
+            .flat_map(|v| v.to_str().unwrap().split(','))
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for name in [
+            "content-type",
+            "x-grpc-web",
+            "x-user-agent",
+            "traceparent",
+            "tracestate",
+        ] {
+            assert!(allowed.iter().any(|h| h == name), "{name} in {allowed:?}");
+        }
 
-    let spans = otel.spans(2).await;
-    let server = server_span(&spans, "grpc.health.v1.Health/Check");
-    assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
-    assert_eq!(attr(server, "rpc.grpc.status_code"), Some(Value::I64(0)));
-
-    // A Rust grpc-web client through the client layer: its span reads the
-    // status from the trailer frame too (OK here; the server's INTERNAL
-    // comes trailers-only, in the head).
-    for (service, code) in [("", 0), ("internal", 13)] {
-        otel.exporter.reset();
-        let message = HealthCheckRequest {
-            service: service.into(),
-        };
-        let mut frame = vec![0];
-        frame.extend_from_slice(&(prost_len(&message) as u32).to_be_bytes());
-        frame.extend_from_slice(&prost_bytes(&message));
+        // An empty HealthCheckRequest in one grpc-web frame.
         let call = http::Request::post(&url)
+            .header("origin", "http://app.test")
             .header("content-type", "application/grpc-web+proto")
             .header("x-grpc-web", "1")
-            .body(Full::new(Bytes::from(frame)))
+            .header("traceparent", TP)
+            .body(Full::new(Bytes::from_static(&[0, 0, 0, 0, 0])))
             .unwrap();
-        let traced = ServiceBuilder::new()
-            .layer(PropagateLayer::new(
-                Allowlist::builder().host("127.0.0.1").build().unwrap(),
-            ))
-            .service(client.clone());
-        let res = tower::ServiceExt::oneshot(traced, call).await.unwrap();
+        let res = client.request(call).await.unwrap();
         assert_eq!(res.status(), 200);
-        let _ = res.into_body().collect().await.unwrap();
-        let spans = otel.spans(2).await;
-        let client_span = find_client_span(&spans, "grpc.health.v1.Health/Check");
-        let server = server_span(&spans, "grpc.health.v1.Health/Check");
-        assert_eq!(server.parent_span_id, client_span.span_context.span_id());
-        assert_eq!(
-            attr(client_span, "rpc.grpc.status_code"),
-            Some(Value::I64(code)),
-            "{service:?}"
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        // The trailer frame (flag 0x80) says OK.
+        let trailer = body.iter().position(|&b| b == 0x80).expect("trailer frame");
+        assert!(
+            String::from_utf8_lossy(&body[trailer + 5..]).contains("grpc-status:0"),
+            "{body:?}"
         );
-        match code {
-            0 => assert_eq!(client_span.status, SpanStatus::Unset),
-            _ => assert!(matches!(client_span.status, SpanStatus::Error { .. })),
+        let timing: Vec<_> = headers
+            .get_all("server-timing")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            timing
+                .iter()
+                .any(|t| t.starts_with("traceparent;desc=\"00-4bf92f3577b34da6a3ce929d0e0e4736-")),
+            "{timing:?}"
+        );
+        let exposed: Vec<String> = headers
+            .get_all("access-control-expose-headers")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap().split(','))
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for name in ["grpc-status", "grpc-message", "server-timing"] {
+            assert!(exposed.iter().any(|h| h == name), "{name} in {exposed:?}");
+        }
+        assert_eq!(headers["access-control-allow-origin"], "http://app.test");
+
+        let spans = otel.spans(2).await;
+        let server = server_span(&spans, "grpc.health.v1.Health/Check");
+        assert_eq!(server.span_context.trace_id(), otel::trace_id(TRACE));
+        assert_eq!(attr(server, "rpc.grpc.status_code"), Some(Value::I64(0)));
+
+        // A Rust grpc-web client through the client layer: its span reads the
+        // status from the trailer frame too (OK here; the server's INTERNAL
+        // comes trailers-only, in the head).
+        for (service, code) in [("", 0), ("internal", 13)] {
+            otel.exporter.reset();
+            let message = HealthCheckRequest {
+                service: service.into(),
+            };
+            let mut frame = vec![0];
+            frame.extend_from_slice(&(prost_len(&message) as u32).to_be_bytes());
+            frame.extend_from_slice(&prost_bytes(&message));
+            let call = http::Request::post(&url)
+                .header("content-type", "application/grpc-web+proto")
+                .header("x-grpc-web", "1")
+                .body(Full::new(Bytes::from(frame)))
+                .unwrap();
+            let traced = ServiceBuilder::new()
+                .layer(PropagateLayer::new(
+                    Allowlist::builder().host("127.0.0.1").build().unwrap(),
+                ))
+                .service(client.clone());
+            let res = tower::ServiceExt::oneshot(traced, call).await.unwrap();
+            assert_eq!(res.status(), 200);
+            let _ = res.into_body().collect().await.unwrap();
+            let spans = otel.spans(2).await;
+            let client_span = find_client_span(&spans, "grpc.health.v1.Health/Check");
+            let server = server_span(&spans, "grpc.health.v1.Health/Check");
+            assert_eq!(server.parent_span_id, client_span.span_context.span_id());
+            assert_eq!(
+                attr(client_span, "rpc.grpc.status_code"),
+                Some(Value::I64(code)),
+                "{service:?}"
+            );
+            match code {
+                0 => assert_eq!(client_span.status, SpanStatus::Unset),
+                _ => assert!(matches!(client_span.status, SpanStatus::Error { .. })),
+            }
         }
     }
 }

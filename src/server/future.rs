@@ -12,7 +12,6 @@ use opentelemetry::Context;
 use pin_project_lite::pin_project;
 
 use crate::grpc;
-use crate::span::Recorder;
 use crate::server::Config;
 use crate::server::ResponseBody;
 use crate::server::TimingAllowOrigin;
@@ -20,6 +19,7 @@ use crate::server::response_headers::{
     merge_allow_headers, merge_expose_headers, merge_timing_allow_origin,
 };
 use crate::server::{CacheRequest, shared_cache_may_store};
+use crate::span::Recorder;
 use crate::wire::headers::SERVER_TIMING;
 use crate::wire::traceparent::TraceParent;
 

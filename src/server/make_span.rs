@@ -167,13 +167,19 @@ pub(crate) fn attributes<B>(request: &Request<B>, fields: bool, out: &mut Vec<Ke
             let original = request.method().as_str();
             let method = known_method(original);
             if fields {
-                out.push(KeyValue::new("http.request.method", method.unwrap_or("_OTHER")));
+                out.push(KeyValue::new(
+                    "http.request.method",
+                    method.unwrap_or("_OTHER"),
+                ));
                 if let Some(route) = route(request) {
                     out.push(KeyValue::new("http.route", route.to_owned()));
                 }
             }
             if method.is_none() {
-                out.push(KeyValue::new("http.request.method_original", original.to_owned()));
+                out.push(KeyValue::new(
+                    "http.request.method_original",
+                    original.to_owned(),
+                ));
             }
             out.push(KeyValue::new("url.path", request.uri().path().to_owned()));
             if let Some(query) = request.uri().query() {
@@ -328,9 +334,7 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         // (`layer_attributes`).
         let name = span_name(request);
         if crate::grpc::Grpc::of(request.headers()).is_some() {
-            if let Some((service, method)) =
-                crate::grpc::service_and_method(request.uri().path())
-            {
+            if let Some((service, method)) = crate::grpc::service_and_method(request.uri().path()) {
                 return tracing::info_span!(
                     "gRPC request",
                     otel.kind = "server",

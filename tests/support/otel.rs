@@ -73,3 +73,30 @@ pub(crate) fn trace_id(hex: &str) -> TraceId {
 pub(crate) fn span_id(hex: &str) -> SpanId {
     SpanId::from_hex(hex).unwrap()
 }
+
+/// The server layer's two span paths, for tests that run on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// A `tracing` span bridged by tracing-opentelemetry (the default).
+    Tracing,
+    /// An OpenTelemetry span started directly, with this provider's tracer.
+    OpenTelemetry,
+}
+
+/// Both paths.
+pub(crate) const PATHS: [Path; 2] = [Path::Tracing, Path::OpenTelemetry];
+
+impl Otel {
+    /// `layer` on `path`: the direct path gets this provider's tracer (the
+    /// global provider is shared by every test of a binary).
+    pub(crate) fn on<M>(
+        &self,
+        path: Path,
+        layer: tower_trace_context::server::TraceContextLayer<M>,
+    ) -> tower_trace_context::server::TraceContextLayer<M> {
+        match path {
+            Path::Tracing => layer,
+            Path::OpenTelemetry => layer.tracer(self.provider.tracer("tower-trace-context")),
+        }
+    }
+}
