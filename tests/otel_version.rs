@@ -170,12 +170,14 @@ async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_
     );
     assert_eq!(bodies, [want.clone(), want]);
 
-    let events = events.lock().unwrap();
     let warnings: Vec<_> = events
+        .lock()
+        .unwrap()
         .iter()
         .filter(|(level, target, _)| {
             *level == tracing::Level::WARN && target == "tower_trace_context"
         })
+        .cloned()
         .collect();
     assert_eq!(warnings.len(), 1, "one warning per process: {events:?}");
     let message = &warnings[0].2;
@@ -191,7 +193,6 @@ async fn without_the_opentelemetry_layer_the_context_is_passed_through_and_said_
     // process never installs one): the no-op tracer starts no span of its
     // own. One warning of its own, the decision says why, no server-timing,
     // and the incoming context still reaches the outgoing calls unchanged.
-    drop(events);
     let path_events = Events::default();
     let subscriber = tracing_subscriber::registry().with(Record(path_events.clone()));
     let _guard = tracing::subscriber::set_default(subscriber);
