@@ -5,7 +5,11 @@
 //! layer pays (an `info_span!` with `set_parent` to a context extracted once
 //! at start-up); the hand-written minimum (global propagator extract,
 //! `info_span!`, `set_parent`, `Instrument`); this crate's
-//! `TraceContextLayer`; axum-tracing-opentelemetry.
+//! `TraceContextLayer` on both span paths; the direct-path floor
+//! (`start_with_context` + attach + end under a fixed parent);
+//! opentelemetry-instrumentation-tower (tracing only);
+//! axum-tracing-opentelemetry. Each sampled and unsampled (flags 00 under
+//! the SDK's default parent-based sampler).
 //!
 //! `cargo bench --features axum --bench request_path`
 
@@ -20,8 +24,8 @@ mod axum_app;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
-fn request() -> http::Request<axum::body::Body> {
-    axum_app::request(fixtures::TP, fixtures::TS5, None)
+fn request(unsampled: bool) -> http::Request<axum::body::Body> {
+    axum_app::request(axum_app::traceparent(unsampled), fixtures::TS5, None)
 }
 
 fn request_path(c: &mut Criterion) {
@@ -29,18 +33,23 @@ fn request_path(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let apps = axum_app::request_path_apps();
-    for (_, app) in &apps {
-        let res = rt.block_on(app.clone().oneshot(request())).unwrap();
-        assert!(res.status().is_success());
-    }
-    let mut group = c.benchmark_group("request path, traceparent + 5-member tracestate");
-    for (name, app) in &apps {
-        group.bench_function(*name, |b| {
-            b.iter(|| rt.block_on(app.clone().oneshot(request())).unwrap())
+    for unsampled in [false, true] {
+        let apps = axum_app::request_path_apps(unsampled);
+        for (_, _, app) in &apps {
+            let res = rt.block_on(app.clone().oneshot(request(unsampled))).unwrap();
+            assert!(res.status().is_success());
+        }
+        let mut group = c.benchmark_group(match unsampled {
+            false => "request path, traceparent + 5-member tracestate",
+            true => "request path, unsampled (flags 00, parent-based sampler)",
         });
+        for (_, name, app) in &apps {
+            group.bench_function(*name, |b| {
+                b.iter(|| rt.block_on(app.clone().oneshot(request(unsampled))).unwrap())
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, request_path);

@@ -69,16 +69,34 @@ fn main() {
     rows(&rt, &bare, &ours, "tracing-opentelemetry + SDK");
 
     // Every variant of the request-path comparison (`benches/request_path.rs`),
-    // traceparent + 5-member tracestate, tracing on.
+    // traceparent + 5-member tracestate, tracing on (the subscriber and the
+    // global tracer provider share one SDK provider), sampled and unsampled.
+    drop(_guard);
+    let _provider = axum_app::install_global_otel();
     println!();
-    println!("| variant | allocations per request | added over no layer |");
-    println!("|---|---:|---:|");
-    let apps = axum_app::request_path_apps();
-    let base = per_request(&rt, &apps[0].1, false);
-    for (name, app) in &apps {
-        let n = per_request(&rt, app, false);
-        println!("| {name} | {n} | {} |", n - base);
+    println!("| variant | sampled: allocations | added over no layer | unsampled: allocations | added |");
+    println!("|---|---:|---:|---:|---:|");
+    let sampled = axum_app::request_path_apps(false);
+    let unsampled = axum_app::request_path_apps(true);
+    let count = |app: &axum::Router, unsampled: bool| {
+        for _ in 0..3 {
+            let _ = rt.block_on(app.clone().oneshot(path_request(unsampled))).unwrap();
+        }
+        let (req, app) = (path_request(unsampled), app.clone());
+        let (n, ok) = allocations(|| rt.block_on(app.oneshot(req)).unwrap().status().is_success());
+        assert!(ok);
+        n
+    };
+    let base = (count(&sampled[0].2, false), count(&unsampled[0].2, true));
+    for ((_, name, app), (_, _, app_unsampled)) in sampled.iter().zip(&unsampled) {
+        let (n, u) = (count(app, false), count(app_unsampled, true));
+        println!("| {name} | {n} | {} | {u} | {} |", n - base.0, u - base.1);
     }
+}
+
+/// A request of the request-path comparison.
+fn path_request(unsampled: bool) -> Request<axum::body::Body> {
+    axum_app::request(axum_app::traceparent(unsampled), fixtures::TS5, None)
 }
 
 /// One table row per request kind.

@@ -16,7 +16,7 @@ ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-3900}
-VARIANTS=${VARIANTS:-"bare empty-layer ours ours-untraced floor hand-written ato"}
+VARIANTS=${VARIANTS:-"bare empty-layer ours ours-untraced floor hand-written direct direct-floor oitower ato"}
 
 if ! command -v wrk >/dev/null; then
   apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk >/dev/null

@@ -5,7 +5,10 @@
 //! `cargo run --release --features axum --example throughput_server -- <variant> <port>`
 //! with variant `bare`, `empty-layer` (a tower layer that does nothing),
 //! `ours`, `ours-untraced` (no tracing subscriber at all), `floor`,
-//! `hand-written` or `ato` (axum-tracing-opentelemetry).
+//! `hand-written`, `direct` (`SpanPath::OpenTelemetry`), `direct-floor`,
+//! `oitower` (opentelemetry-instrumentation-tower, tracing only) or `ato`
+//! (axum-tracing-opentelemetry); with `--oneshot`, `-unsampled` after the
+//! name sends flags `00`.
 //! Tracing variants use tracing-opentelemetry with the SDK (simple
 //! processor, an exporter that drops spans), as the benches do.
 //!
@@ -25,21 +28,25 @@ fn main() {
         _ => None,
     };
     let port: u16 = next.and_then(|p| p.parse().ok()).unwrap_or(3900);
-    let [bare, empty, floor, hand_written, ours, ato] =
-        axum_app::request_path_apps().map(|(_, app)| app);
-    let app = match variant.as_str() {
-        "bare" => bare,
-        "empty-layer" => empty,
-        "floor" => floor,
-        "hand-written" => hand_written,
-        "ours" | "ours-untraced" => ours,
-        "ato" => ato,
-        other => {
-            eprintln!("unknown variant {other:?}");
-            std::process::exit(2);
-        }
-    };
+    // Before the apps are built: opentelemetry-instrumentation-tower takes
+    // the global provider's tracer when its layer is built.
     let _provider = (variant != "ours-untraced").then(axum_app::install_global_otel);
+    // `<variant>-unsampled`: requests with flags 00 (in-process only).
+    let (key, unsampled) = match variant.strip_suffix("-unsampled") {
+        Some(key) => (key, true),
+        None => (variant.as_str(), false),
+    };
+    let key = match key {
+        "ours-untraced" => "ours",
+        key => key,
+    };
+    let Some(app) = axum_app::request_path_apps(unsampled)
+        .into_iter()
+        .find_map(|(k, _, app)| (k == key).then_some(app))
+    else {
+        eprintln!("unknown variant {variant:?}");
+        std::process::exit(2);
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -48,8 +55,8 @@ fn main() {
         use tower::ServiceExt;
         for _ in 0..n {
             let req = axum_app::request(
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendor@tenant=abc123,foo=bar,dd=s:1;o:rum",
+                axum_app::traceparent(unsampled),
+                axum_app::TRACESTATE,
                 None,
             );
             let res = rt.block_on(app.clone().oneshot(req)).expect("infallible");

@@ -145,19 +145,26 @@ impl<'a> TraceContextHeaders<'a> {
 /// The incoming `traceparent` of `headers`, the remote span context to
 /// continue and its wire context (see [`TraceContextHeaders::remote`]).
 /// Without `convert` (tracing off: no span reads OpenTelemetry's
-/// `TraceState`), `tracestate` is kept as received and validated only if it
-/// is sent on.
+/// `TraceState`), or for an unsampled `traceparent` (no span of the trace
+/// is recorded), `tracestate` is kept as received and validated only if it
+/// is sent on; OpenTelemetry's `TraceState` stays empty.
 pub(crate) fn remote_from_headers(
     headers: &HeaderMap,
     convert: bool,
     always: bool,
 ) -> Result<(TraceParent, SpanContext, Option<WireTrace>), TraceParentError> {
-    if convert {
-        let parsed = TraceContextHeaders::from_headers(headers)?;
+    let tp = traceparent_of(headers)?;
+    // An unsampled parent's `tracestate` is not converted into
+    // OpenTelemetry's `TraceState` (ten `String`s and a `VecDeque` for five
+    // members, copied again into every span): no span of the trace is
+    // recorded, and this crate's injection sends the wire `tracestate` on
+    // unchanged, validated when it is first sent.
+    if convert && tp.is_sampled() {
+        let parsed =
+            TraceContextHeaders::with_tracestate(tp, TraceStateView::from_headers(headers));
         let (sc, wire) = parsed.remote(true, always);
         return Ok((parsed.traceparent(), sc, wire));
     }
-    let tp = traceparent_of(headers)?;
     let tracestate = WireTraceState::unvalidated(headers);
     let needed = always || tp.is_random() || tracestate.is_some();
     let wire = needed.then(|| WireTrace {

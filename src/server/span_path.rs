@@ -92,14 +92,27 @@ fn start<B>(
     if let Some(link) = link {
         builder = builder.with_links(vec![Link::with_context(link)]);
     }
+    // Under a sampled parent the span almost surely records (parent-based
+    // sampling): the attributes go into the builder, where the sampler sees
+    // them and the SDK takes the vector as it is. Otherwise they are
+    // computed only once the span turns out to record.
+    let (parent_id, eager) = {
+        let parent = parent.span();
+        let sc = parent.span_context();
+        (sc.span_id(), sc.is_sampled())
+    };
+    if eager {
+        let mut attributes = Vec::with_capacity(16);
+        make_span::attributes(req, true, &mut attributes);
+        builder = builder.with_attributes(attributes);
+    }
     let mut span = tracer.build_with_context(builder, parent);
     let sc = span.span_context();
-    if !sc.is_valid() || sc.span_id() == parent.span().span_context().span_id() {
+    if !sc.is_valid() || sc.span_id() == parent_id {
         return None;
     }
-    // Nobody records it (not sampled): no attributes are computed.
     let recording = span.is_recording();
-    if recording {
+    if recording && !eager {
         let mut attributes = Vec::with_capacity(16);
         make_span::attributes(req, true, &mut attributes);
         // On the span while it is still ours: no lock per call.
