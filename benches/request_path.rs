@@ -36,7 +36,9 @@ fn request_path(c: &mut Criterion) {
     for unsampled in [false, true] {
         let apps = axum_app::request_path_apps(unsampled);
         for (_, _, app) in &apps {
-            let res = rt.block_on(app.clone().oneshot(request(unsampled))).unwrap();
+            let res = rt
+                .block_on(app.clone().oneshot(request(unsampled)))
+                .unwrap();
             assert!(res.status().is_success());
         }
         let mut group = c.benchmark_group(match unsampled {
@@ -45,7 +47,10 @@ fn request_path(c: &mut Criterion) {
         });
         for (_, name, app) in &apps {
             group.bench_function(*name, |b| {
-                b.iter(|| rt.block_on(app.clone().oneshot(request(unsampled))).unwrap())
+                b.iter(|| {
+                    rt.block_on(app.clone().oneshot(request(unsampled)))
+                        .unwrap()
+                })
             });
         }
         group.finish();

@@ -74,13 +74,17 @@ fn main() {
     drop(_guard);
     let _provider = axum_app::install_global_otel();
     println!();
-    println!("| variant | sampled: allocations | added over no layer | unsampled: allocations | added |");
+    println!(
+        "| variant | sampled: allocations | added over no layer | unsampled: allocations | added |"
+    );
     println!("|---|---:|---:|---:|---:|");
     let sampled = axum_app::request_path_apps(false);
     let unsampled = axum_app::request_path_apps(true);
     let count = |app: &axum::Router, unsampled: bool| {
         for _ in 0..3 {
-            let _ = rt.block_on(app.clone().oneshot(path_request(unsampled))).unwrap();
+            let _ = rt
+                .block_on(app.clone().oneshot(path_request(unsampled)))
+                .unwrap();
         }
         let (req, app) = (path_request(unsampled), app.clone());
         let (n, ok) = allocations(|| rt.block_on(app.oneshot(req)).unwrap().status().is_success());

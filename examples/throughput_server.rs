@@ -8,7 +8,9 @@
 //! `hand-written`, `direct` (`SpanPath::OpenTelemetry`), `direct-floor`,
 //! `oitower` (opentelemetry-instrumentation-tower, tracing only) or `ato`
 //! (axum-tracing-opentelemetry); with `--oneshot`, `-unsampled` after the
-//! name sends flags `00`.
+//! name sends flags `00`; `-lean` after that turns off tracing-opentelemetry's
+//! per-span extras (threads, location, busy/idle times); `-tponly` after
+//! that sends `traceparent` without `tracestate`.
 //! Tracing variants use tracing-opentelemetry with the SDK (simple
 //! processor, an exporter that drops spans), as the benches do.
 //!
@@ -28,13 +30,23 @@ fn main() {
         _ => None,
     };
     let port: u16 = next.and_then(|p| p.parse().ok()).unwrap_or(3900);
-    // Before the apps are built: opentelemetry-instrumentation-tower takes
-    // the global provider's tracer when its layer is built.
-    let _provider = (variant != "ours-untraced").then(axum_app::install_global_otel);
-    // `<variant>-unsampled`: requests with flags 00 (in-process only).
-    let (key, unsampled) = match variant.strip_suffix("-unsampled") {
+    // `<variant>-tponly`: requests with `traceparent` alone (in-process only).
+    let (key, tponly) = match variant.strip_suffix("-tponly") {
         Some(key) => (key, true),
         None => (variant.as_str(), false),
+    };
+    // `<variant>-lean`: tracing-opentelemetry without its per-span extras.
+    let (key, lean) = match key.strip_suffix("-lean") {
+        Some(key) => (key, true),
+        None => (key, false),
+    };
+    // Before the apps are built: opentelemetry-instrumentation-tower takes
+    // the global provider's tracer when its layer is built.
+    let _provider = (key != "ours-untraced").then(|| axum_app::install_global_otel_with(lean));
+    // `<variant>-unsampled`: requests with flags 00 (in-process only).
+    let (key, unsampled) = match key.strip_suffix("-unsampled") {
+        Some(key) => (key, true),
+        None => (key, false),
     };
     let key = match key {
         "ours-untraced" => "ours",
@@ -54,11 +66,11 @@ fn main() {
     if let Some(n) = oneshot {
         use tower::ServiceExt;
         for _ in 0..n {
-            let req = axum_app::request(
-                axum_app::traceparent(unsampled),
-                axum_app::TRACESTATE,
-                None,
-            );
+            let mut req =
+                axum_app::request(axum_app::traceparent(unsampled), axum_app::TRACESTATE, None);
+            if tponly {
+                req.headers_mut().remove("tracestate");
+            }
             let res = rt.block_on(app.clone().oneshot(req)).expect("infallible");
             assert!(res.status().is_success());
         }

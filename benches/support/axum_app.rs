@@ -20,13 +20,23 @@ impl SpanExporter for NoopExporter {
 /// [`NoopExporter`]) as the global subscriber; returns the provider, which
 /// must outlive the measurements.
 pub(crate) fn install_global_otel() -> opentelemetry_sdk::trace::SdkTracerProvider {
+    install_global_otel_with(false)
+}
+
+/// [`install_global_otel`]; `lean`: tracing-opentelemetry without its
+/// per-span extras (thread name and id, code location, busy/idle times).
+pub(crate) fn install_global_otel_with(lean: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt;
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_simple_exporter(NoopExporter)
         .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("bench"))
+        .with_threads(!lean)
+        .with_location(!lean)
+        .with_tracked_inactivity(!lean);
+    let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
     // The direct-OpenTelemetry variants take the global provider's tracer.
     opentelemetry::global::set_tracer_provider(provider.clone());
@@ -261,7 +271,9 @@ pub(crate) fn hand_written_span(req: &Request<axum::body::Body>) -> tracing::Spa
 /// only, metrics off; global provider and propagator) and
 /// axum-tracing-opentelemetry. `unsampled`: the floors' fixed parents are
 /// the unsampled ones the requests then carry.
-pub(crate) fn request_path_apps(unsampled: bool) -> Vec<(&'static str, &'static str, axum::Router)> {
+pub(crate) fn request_path_apps(
+    unsampled: bool,
+) -> Vec<(&'static str, &'static str, axum::Router)> {
     use tower_trace_context::server::{SpanPath, TraceContextLayer};
     let [bare, ours, theirs] = apps();
     let oitower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()

@@ -72,6 +72,13 @@ where
 /// list of known methods (RFC 9110's, `PATCH`, `QUERY`) is fixed: use your
 /// own [`MakeSpan`] for others.
 ///
+/// Only `http.request.method`, `http.route` and the status fields (for gRPC:
+/// `rpc.service`, `rpc.method` and the status fields) are `tracing` fields,
+/// what `fmt` output shows: tracing-opentelemetry copies every field into
+/// an owned `String` before the sampler decides. The layer writes the other
+/// attributes on the OpenTelemetry span in one batch, and only when it
+/// records ([`MakeSpan::layer_attributes`]).
+///
 /// ```
 /// use tower_trace_context::server::{DefaultMakeSpan, MakeSpan};
 /// let span = DefaultMakeSpan::new().make_span(&http::Request::get("/").body(()).unwrap());

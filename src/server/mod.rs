@@ -8,11 +8,12 @@
 //!    `sentry-trace`), and keeps what arrived in the OpenTelemetry context
 //!    so outgoing calls pass it on losslessly (see
 //!    [`inject`](crate::inject));
-//! 2. opens a server span ([`MakeSpan`], by default [`DefaultMakeSpan`] with
-//!    OpenTelemetry HTTP semantic-convention fields) and, before it is
-//!    entered, sets its OpenTelemetry parent from the incoming context
-//!    according to the [`Trust`] policy, with the W3C `baggage` of trusted
-//!    requests in that context (see [`TraceContextLayer::baggage`]);
+//! 2. opens a server span (see [Choosing a span path](#choosing-a-span-path):
+//!    by default a `tracing` span made by [`MakeSpan`], [`DefaultMakeSpan`]
+//!    with the OpenTelemetry HTTP semantic conventions) whose OpenTelemetry
+//!    parent is the incoming context as the [`Trust`] policy allows, with the
+//!    W3C `baggage` of trusted requests in that context (see
+//!    [`TraceContextLayer::baggage`]);
 //! 3. inserts a [`RequestTrace`] into the request extensions and runs the
 //!    inner service inside the span;
 //! 4. records `http.response.status_code` (and `otel.status_code = ERROR`
@@ -41,6 +42,66 @@
 //! ([`ResponseBody`]), and is entered while the body is polled: work done
 //! while a response streams (server-sent events, downloads, gRPC streams)
 //! is its child.
+//!
+//! # Choosing a span path
+//!
+//! [`TraceContextLayer::span_path`] picks how the server span is made; every
+//! other behaviour (attributes by the HTTP and RPC semantic conventions,
+//! `server-timing`, meta tags, [`RequestTrace`], the [`Trust`] policy, gRPC
+//! status from the head, the trailers or grpc-web frames, lossless
+//! propagation, preflight and cacheable-response rules) is the same on both.
+//!
+//! - [`SpanPath::Tracing`] (the default): a `tracing` span, which
+//!   tracing-opentelemetry turns into an OpenTelemetry span. `tracing`
+//!   filters and `fmt` output see it (fields: name, method, route, status;
+//!   the other attributes go to the OpenTelemetry span in one batch when it
+//!   records), [`MakeSpan`] replaces it, `tracing::Span::current()` is it.
+//! - [`SpanPath::OpenTelemetry`]: an OpenTelemetry span started directly
+//!   with the global tracer provider's tracer (instrumentation scope
+//!   `tower-trace-context`, taken on first use) or the one given to
+//!   [`TraceContextLayer::tracer`], made the current OpenTelemetry context
+//!   around the inner call and every poll of the response future and body,
+//!   and ended explicitly when the body ends, fails or is dropped. It costs
+//!   less (see the README's Performance section), and gives up:
+//!   - `tracing::Span::current()` is not the server span: use
+//!     `opentelemetry::Context::current()` (or [`RequestTrace::context`]);
+//!   - `tracing` filters and `fmt` output do not see it, and
+//!     [`TraceContextLayer::make_span`] is not used;
+//!   - events outside a handler's `tracing` span do not become span events
+//!     (the OpenTelemetry logs bridge still correlates them by the current
+//!     context);
+//!   - a `tracing` span made outside the layer (tower-http's `TraceLayer`,
+//!     say) is not its parent: the parent is the remote context, or the
+//!     current OpenTelemetry context.
+//!
+//!   Handler `tracing` spans are still its children: tracing-opentelemetry
+//!   parents a span without a `tracing` parent on the current OpenTelemetry
+//!   context. With no tracer provider installed the no-op tracer starts no
+//!   span of its own: the layer logs one `WARN` per process, says
+//!   [`Decision::PassedThrough`]`(`[`Unlinked::NoTracerProvider`]`)`, passes
+//!   the incoming context through, and writes no `server-timing` (it would
+//!   name the caller's span as the server's).
+//!
+//! Spans nobody records cost little on both paths: under an unsampled
+//! parent (flags `00` with a parent-based sampler) the OpenTelemetry-only
+//! attributes are not computed, and the parent's `tracestate` is not
+//! converted into OpenTelemetry's `TraceState` (the crate's own injection,
+//! the client layer and [`inject`](crate::inject), sends it on unchanged;
+//! an injector reading only OpenTelemetry's `TraceState`, such as the SDK's
+//! `TraceContextPropagator`, sends none for such requests).
+//!
+//! ```
+//! use opentelemetry::trace::TracerProvider as _;
+//! use tower_trace_context::server::{SpanPath, TraceContextLayer};
+//!
+//! // The global tracer provider's tracer, taken on first use:
+//! let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
+//! # let _ = layer;
+//! // Or a tracer of your own:
+//! let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+//! let layer = TraceContextLayer::new().tracer(provider.tracer("my-service"));
+//! # let _ = layer;
+//! ```
 //!
 //! # Without an OpenTelemetry layer
 //!
