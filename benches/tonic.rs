@@ -10,6 +10,7 @@
 //!   span's context;
 //! - `ours`: `TraceContextLayer` on the service, `PropagateLayer` (target
 //!   allowlisted, origin set) on the channel;
+//! - `ours, SpanPath::OpenTelemetry`: both layers on the direct path;
 //! - `tonic-tracing-opentelemetry`: its server `OtelGrpcLayer` and client
 //!   `OtelGrpcLayer` (W3C propagator set globally for it).
 //!
@@ -29,6 +30,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tower::ServiceBuilder;
 use tower_layer::Layer;
+use tower_trace_context::SpanPath;
 use tower_trace_context::client::{Allowlist, PropagateLayer};
 use tower_trace_context::server::TraceContextLayer;
 use tracing::level_filters::LevelFilter;
@@ -81,6 +83,7 @@ enum Variant {
     Floor,
     HandWritten,
     Ours,
+    OursDirect,
     Tto,
 }
 
@@ -100,6 +103,11 @@ async fn start(variant: Variant) -> (SocketAddr, Channel) {
         }
         Variant::Ours => {
             let router = Server::builder().add_service(TraceContextLayer::new().layer(health));
+            tokio::spawn(async move { router.serve_with_incoming(incoming).await.unwrap() });
+        }
+        Variant::OursDirect => {
+            let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
+            let router = Server::builder().add_service(layer.layer(health));
             tokio::spawn(async move { router.serve_with_incoming(incoming).await.unwrap() });
         }
         Variant::Floor => {
@@ -194,6 +202,8 @@ fn main() {
         .with(filter)
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
+    // The direct path takes the global provider's tracer.
+    opentelemetry::global::set_tracer_provider(provider.clone());
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -220,6 +230,13 @@ fn main() {
     let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();
     let layer = PropagateLayer::new(allow).origin(Scheme::HTTP, addr.to_string().parse().unwrap());
     let mut ours_client = HealthClient::new(ServiceBuilder::new().layer(layer).service(channel));
+    // Both layers on the direct OpenTelemetry path.
+    let (addr, channel) = rt.block_on(start(Variant::OursDirect));
+    let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();
+    let layer = PropagateLayer::new(allow)
+        .origin(Scheme::HTTP, addr.to_string().parse().unwrap())
+        .span_path(SpanPath::OpenTelemetry);
+    let mut ours_direct = HealthClient::new(ServiceBuilder::new().layer(layer).service(channel));
     let (_, channel) = rt.block_on(start(Variant::Tto));
     let mut tto = HealthClient::new(
         ServiceBuilder::new()
@@ -240,6 +257,7 @@ fn main() {
                     "floor" => call!(floor),
                     "hand-written" => call!(hand_written),
                     "ours" => call!(ours),
+                    "ours-direct" => call!(ours_direct),
                     "ours-server" => call!(ours_server),
                     "ours-client" => call!(ours_client),
                     "tto" => call!(tto),
@@ -255,6 +273,9 @@ fn main() {
         let mut group = criterion.benchmark_group("tonic_unary");
         group.bench_function("bare", |b| b.iter(|| rt.block_on(async { call!(bare) })));
         group.bench_function("ours", |b| b.iter(|| rt.block_on(async { call!(ours) })));
+        group.bench_function("ours, SpanPath::OpenTelemetry", |b| {
+            b.iter(|| rt.block_on(async { call!(ours_direct) }))
+        });
         group.bench_function("hand-written minimum", |b| {
             b.iter(|| rt.block_on(async { call!(hand_written) }))
         });

@@ -142,6 +142,7 @@ pub use propagation::{
     BaggagePropagator, TraceContextPropagator, encode_baggage, extract, extract_baggage,
     extract_with_context, inject, inject_baggage,
 };
+pub use span::SpanPath;
 pub use wire::{
     BAGGAGE, BROWSER_TRACE_HEADERS, BaggageIter, BaggageMember, BaggageView,
     DEFAULT_PREFLIGHT_HEADERS, DEFAULT_TRACESTATE_LIMIT, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,

@@ -8,13 +8,76 @@
 //! else as `tracing` fields; and not at all when nobody records the span.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use http::StatusCode;
+use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use tracing::Span;
 
 use crate::grpc;
+
+/// How a layer makes its span (see
+/// [`TraceContextLayer::span_path`](crate::server::TraceContextLayer::span_path) and
+/// [`PropagateLayer::span_path`](crate::client::PropagateLayer::span_path)).
+///
+/// ```
+/// use tower_trace_context::SpanPath;
+/// assert_eq!(SpanPath::default(), SpanPath::Tracing);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanPath {
+    /// A `tracing` span, which tracing-opentelemetry turns into an
+    /// OpenTelemetry span: `tracing` filters, `fmt` output and
+    /// `Span::current()` see it; the layers' span hooks make it.
+    #[default]
+    Tracing,
+    /// An OpenTelemetry span started directly with the tracer of the global
+    /// tracer provider (or the one given to the layer's `tracer`),
+    /// instrumentation scope `tower-trace-context`: no `tracing` span, so
+    /// `tracing` filters, the span hooks and `Span::current()` do not apply.
+    OpenTelemetry,
+}
+
+/// The instrumentation scope of spans on the direct path.
+pub(crate) const SCOPE_NAME: &str = "tower-trace-context";
+
+/// The tracer of the direct path: one given, or the global provider's,
+/// taken on first use and kept once it starts real spans (a provider
+/// installed after the layer was built is still picked up).
+#[derive(Debug, Default)]
+pub(crate) struct TracerSlot {
+    given: Option<BoxedTracer>,
+    global: OnceLock<BoxedTracer>,
+}
+
+impl TracerSlot {
+    pub(crate) fn given(tracer: BoxedTracer) -> Self {
+        Self {
+            given: Some(tracer),
+            global: OnceLock::new(),
+        }
+    }
+
+    /// Runs `start` with the tracer: the given one, or the global
+    /// provider's, kept once `start` reports a span of its own (`Some`).
+    pub(crate) fn with<T>(&self, start: impl Fn(&BoxedTracer) -> Option<T>) -> Option<T> {
+        if let Some(tracer) = self.given.as_ref().or_else(|| self.global.get()) {
+            return start(tracer);
+        }
+        let scope = InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let tracer = opentelemetry::global::tracer_with_scope(scope);
+        let started = start(&tracer);
+        if started.is_some() {
+            let _ = self.global.set(tracer);
+        }
+        started
+    }
+}
 
 /// A request's span and where its outcome goes.
 pub(crate) struct Recorder {

@@ -238,45 +238,55 @@ async fn strip_manual_headers_off_leaves_hand_set_headers() {
 
 #[tokio::test]
 async fn client_span_is_child_of_current_span_and_is_what_is_sent() {
-    let otel = otel::install();
-    let (addr, seen) = recorder().await;
-    let allow = Allowlist::builder()
-        .origin(format!("http://{addr}"))
-        .build()
-        .unwrap();
-    let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow))
-        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
-    let parent = tracing::info_span!("job");
-    // A stale `sentry-trace` (say, copied from an incoming request) would
-    // name another parent than the `traceparent` sent: it is removed.
-    let req = http::Request::post(format!("http://{addr}/x"))
-        .header(
-            "sentry-trace",
-            "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1",
-        )
-        .body(Empty::new())
-        .unwrap();
-    let res = tracing::Instrument::instrument(client.oneshot(req), parent.clone())
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    drop(parent);
-    // The client span lasts until the response body is read to its end.
-    assert!(otel.exporter.get_finished_spans().unwrap().is_empty());
-    let _ = res.into_body().collect().await.unwrap();
-    let spans = otel.spans(2).await;
-    let job = spans.iter().find(|s| s.name == "job").unwrap();
-    let client_span = spans
-        .iter()
-        .find(|s| s.span_kind == SpanKind::Client)
-        .unwrap();
-    assert_eq!(client_span.name, "POST");
-    assert_eq!(client_span.parent_span_id, job.span_context.span_id());
-    let sent = TraceParent::parse(seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
-    assert_eq!(sent.trace_id(), job.span_context.trace_id());
-    assert_eq!(sent.parent_id(), client_span.span_context.span_id());
-    assert!(!seen.lock().unwrap()[0].contains_key("sentry-trace"));
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let (addr, seen) = recorder().await;
+        let allow = Allowlist::builder()
+            .origin(format!("http://{addr}"))
+            .build()
+            .unwrap();
+        let client = ServiceBuilder::new()
+            .layer(otel.on_client(path, PropagateLayer::new(allow)))
+            .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+        let parent = tracing::info_span!("job");
+        // A stale `sentry-trace` (say, copied from an incoming request) would
+        // name another parent than the `traceparent` sent: it is removed.
+        let req = http::Request::post(format!("http://{addr}/x"))
+            .header(
+                "sentry-trace",
+                "771a43a4192642f0b136d5159a501700-b0e6f15b45c36b12-1",
+            )
+            .body(Empty::new())
+            .unwrap();
+        let res = tracing::Instrument::instrument(client.oneshot(req), parent.clone())
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        drop(parent);
+        // The client span lasts until the response body is read to its end.
+        assert!(
+            !otel
+                .exporter
+                .get_finished_spans()
+                .unwrap()
+                .iter()
+                .any(|s| s.span_kind == SpanKind::Client)
+        );
+        let _ = res.into_body().collect().await.unwrap();
+        let spans = otel.spans(2).await;
+        let job = spans.iter().find(|s| s.name == "job").unwrap();
+        let client_span = spans
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Client)
+            .unwrap();
+        assert_eq!(client_span.name, "POST");
+        assert_eq!(client_span.parent_span_id, job.span_context.span_id());
+        let sent = TraceParent::parse(seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
+        assert_eq!(sent.trace_id(), job.span_context.trace_id());
+        assert_eq!(sent.parent_id(), client_span.span_context.span_id());
+        assert!(!seen.lock().unwrap()[0].contains_key("sentry-trace"));
+    }
 }
 
 #[tokio::test]
@@ -303,101 +313,110 @@ async fn without_a_client_span_the_current_span_is_sent() {
 
 #[tokio::test]
 async fn transport_errors_4xx_and_5xx_mark_the_client_span() {
-    let otel = otel::install();
-    let allow = Allowlist::all();
-    let failing = Router::new().route("/", get(|| async { (http::StatusCode::BAD_GATEWAY, "no") }));
-    let addr = http_support::serve(failing).await;
-    let client = ServiceBuilder::new()
-        .layer(PropagateLayer::new(allow))
-        .service(reqwest::Client::new());
-    let res = client
-        .clone()
-        .oneshot(reqwest::Request::new(
-            Method::GET,
-            format!("http://{addr}/").parse().unwrap(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 502);
-    // A 4xx is an error on a client span too (HTTP client conventions).
-    let res = client
-        .clone()
-        .oneshot(reqwest::Request::new(
-            Method::GET,
-            format!("http://{addr}/missing").parse().unwrap(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    // A closed port: a transport error, passed through untouched.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let err = client
-        .oneshot(reqwest::Request::new(
-            Method::GET,
-            format!("http://{closed}/").parse().unwrap(),
-        ))
-        .await;
-    assert!(err.is_err());
-    let spans = otel.spans(3).await;
-    let clients: Vec<_> = spans
-        .iter()
-        .filter(|s| s.span_kind == SpanKind::Client)
-        .collect();
-    assert_eq!(clients.len(), 3);
-    assert!(clients.iter().any(|s| {
-        s.attributes
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let allow = Allowlist::all();
+        let failing =
+            Router::new().route("/", get(|| async { (http::StatusCode::BAD_GATEWAY, "no") }));
+        let addr = http_support::serve(failing).await;
+        let client = ServiceBuilder::new()
+            .layer(otel.on_client(path, PropagateLayer::new(allow)))
+            .service(reqwest::Client::new());
+        let res = client
+            .clone()
+            .oneshot(reqwest::Request::new(
+                Method::GET,
+                format!("http://{addr}/").parse().unwrap(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 502);
+        // A 4xx is an error on a client span too (HTTP client conventions).
+        let res = client
+            .clone()
+            .oneshot(reqwest::Request::new(
+                Method::GET,
+                format!("http://{addr}/missing").parse().unwrap(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        // A closed port: a transport error, passed through untouched.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = client
+            .oneshot(reqwest::Request::new(
+                Method::GET,
+                format!("http://{closed}/").parse().unwrap(),
+            ))
+            .await;
+        assert!(err.is_err());
+        let spans = otel.spans(3).await;
+        let clients: Vec<_> = spans
             .iter()
-            .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "404")
-    }));
-    for span in clients {
-        assert!(
-            matches!(span.status, opentelemetry::trace::Status::Error { .. }),
-            "{:?}",
-            span.status
-        );
+            .filter(|s| s.span_kind == SpanKind::Client)
+            .collect();
+        assert_eq!(clients.len(), 3);
+        assert!(clients.iter().any(|s| {
+            s.attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "404")
+        }));
+        for span in clients {
+            assert!(
+                matches!(span.status, opentelemetry::trace::Status::Error { .. }),
+                "{:?}",
+                span.status
+            );
+        }
     }
 }
 
 #[tokio::test]
 async fn reqwest_middleware_propagates_only_to_allowlisted_hosts() {
-    let otel = otel::install();
-    let (allowed, allowed_seen) = recorder().await;
-    let (other, other_seen) = recorder().await;
-    let allow = Allowlist::builder()
-        .origin(format!("http://{allowed}"))
-        .build()
-        .unwrap();
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(PropagateMiddleware::new(PropagateLayer::new(allow)))
-        .build();
-    let root = tracing::info_span!("root");
-    let calls = async {
-        client
-            .get(format!("http://{allowed}/x"))
-            .send()
-            .await
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let (allowed, allowed_seen) = recorder().await;
+        let (other, other_seen) = recorder().await;
+        let allow = Allowlist::builder()
+            .origin(format!("http://{allowed}"))
+            .build()
             .unwrap();
-        client
-            .get(format!("http://{other}/x"))
-            .header("tracestate", "a=1")
-            .send()
-            .await
-            .unwrap();
-    };
-    tracing::Instrument::instrument(calls, root.clone()).await;
-    let root_cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&root);
-    let root_trace = root_cx.span().span_context().trace_id();
-    drop(root);
-    otel.spans(3).await;
-    let sent =
-        TraceParent::parse(allowed_seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
-    assert_eq!(sent.trace_id(), root_trace);
-    let other = &other_seen.lock().unwrap()[0];
-    for name in LEAKY {
-        assert!(!other.contains_key(name), "{name} leaked: {other:?}");
+        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(PropagateMiddleware::new(
+                otel.on_client(path, PropagateLayer::new(allow)),
+            ))
+            .build();
+        let root = tracing::info_span!("root");
+        let calls = async {
+            client
+                .get(format!("http://{allowed}/x"))
+                .send()
+                .await
+                .unwrap();
+            client
+                .get(format!("http://{other}/x"))
+                .header("tracestate", "a=1")
+                .send()
+                .await
+                .unwrap();
+        };
+        tracing::Instrument::instrument(calls, root.clone()).await;
+        let root_cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&root);
+        let root_trace = root_cx.span().span_context().trace_id();
+        drop(root);
+        otel.spans(3).await;
+        let sent =
+            TraceParent::parse(allowed_seen.lock().unwrap()[0]["traceparent"].as_bytes()).unwrap();
+        assert_eq!(sent.trace_id(), root_trace);
+        let other = &other_seen.lock().unwrap()[0];
+        for name in LEAKY {
+            assert!(!other.contains_key(name), "{name} leaked: {other:?}");
+        }
     }
 }
 
@@ -1008,4 +1027,45 @@ async fn an_ip_literal_with_a_trailing_dot_is_not_the_ip() {
             vec![]
         ]
     );
+}
+
+/// Unsampled calls (under an unsampled parent, with the SDK's parent-based
+/// sampler) export nothing on either path, yet carry `traceparent` with
+/// flags `00` naming a span of this service, and the parent's `tracestate`.
+#[tokio::test]
+async fn unsampled_calls_export_nothing_and_still_carry_flags_00() {
+    use opentelemetry::trace::{TraceContextExt as _, TraceState};
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let (addr, seen) = recorder().await;
+        let allow = Allowlist::builder().host("127.0.0.1").build().unwrap();
+        let client = ServiceBuilder::new()
+            .layer(otel.on_client(path, PropagateLayer::new(allow)))
+            .service(reqwest::Client::new());
+        let parent = opentelemetry::trace::SpanContext::new(
+            otel::trace_id(TRACE),
+            otel::span_id(PARENT),
+            opentelemetry::trace::TraceFlags::NOT_SAMPLED,
+            true,
+            TraceState::from_key_value([("congo", "t61rcWkgMzE")]).unwrap(),
+        );
+        let cx = opentelemetry::Context::new().with_remote_span_context(parent);
+        let _attached = cx.attach();
+        let req = reqwest::Request::new(Method::GET, format!("http://{addr}/x").parse().unwrap());
+        let res = client.oneshot(req).await.unwrap();
+        assert!(res.status().is_success());
+        let headers = seen.lock().unwrap().pop().unwrap();
+        let sent = TraceParent::parse(headers["traceparent"].as_bytes()).unwrap();
+        assert_eq!(sent.trace_id(), otel::trace_id(TRACE));
+        assert!(!sent.trace_flags().is_sampled());
+        assert_ne!(
+            sent.parent_id(),
+            otel::span_id(PARENT),
+            "a span of this service"
+        );
+        assert_eq!(headers["tracestate"], "congo=t61rcWkgMzE");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(otel.exporter.get_finished_spans().unwrap().is_empty());
+    }
 }

@@ -14,8 +14,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use http::Method;
+use tower_trace_context::SpanPath;
 use tower_trace_context::TRACEPARENT;
-use tower_trace_context::server::{Decision, SpanPath, TraceContextLayer, Unlinked};
+use tower_trace_context::server::{Decision, TraceContextLayer, Unlinked};
 use tracing_subscriber::layer::SubscriberExt;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";

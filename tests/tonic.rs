@@ -355,134 +355,142 @@ async fn a_server_stream_failing_in_its_trailers_is_one_span() {
 /// `traceparent` set by hand.
 #[tokio::test]
 async fn channels_propagate_only_when_allowlisted() {
-    let otel = otel::install();
-    let health = TestHealth::default();
-    let addr = serve(health.clone(), Collector::default()).await;
-    let channel = connect(addr).await;
-    let authority: http::uri::Authority = addr.to_string().parse().unwrap();
-    let allowed = PropagateLayer::new(Allowlist::builder().host("127.0.0.1").build().unwrap())
-        .origin(Scheme::HTTP, authority.clone());
-    let refused = PropagateLayer::new(
-        Allowlist::builder()
-            .host("orders.internal")
-            .build()
-            .unwrap(),
-    )
-    .origin(Scheme::HTTP, authority);
+    for path in otel::PATHS {
+        println!("span path: {path:?}");
+        let otel = otel::install();
+        let health = TestHealth::default();
+        let layer = otel.on(path, TraceContextLayer::new());
+        let addr = serve_with(layer, health.clone(), Collector::default()).await;
+        let channel = connect(addr).await;
+        let authority: http::uri::Authority = addr.to_string().parse().unwrap();
+        let allowed = otel
+            .on_client(
+                path,
+                PropagateLayer::new(Allowlist::builder().host("127.0.0.1").build().unwrap()),
+            )
+            .origin(Scheme::HTTP, authority.clone());
+        let refused = PropagateLayer::new(
+            Allowlist::builder()
+                .host("orders.internal")
+                .build()
+                .unwrap(),
+        )
+        .origin(Scheme::HTTP, authority);
 
-    // Allowlisted: unary NOT_FOUND, a client stream, and a server stream
-    // failing in its trailers.
-    let mut client = HealthClient::new(
-        ServiceBuilder::new()
-            .layer(allowed.clone())
-            .service(channel.clone()),
-    );
-    let job = tracing::info_span!("job");
-    let status = tracing::Instrument::instrument(
-        client.check(HealthCheckRequest {
-            service: "missing".into(),
-        }),
-        job.clone(),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    drop(job);
-    let spans = otel.spans(3).await;
-    let job = spans.iter().find(|s| s.name == "job").unwrap();
-    let client_span = find_client_span(&spans, "grpc.health.v1.Health/Check");
-    let server = server_span(&spans, "grpc.health.v1.Health/Check");
-    assert_eq!(client_span.parent_span_id, job.span_context.span_id());
-    assert_eq!(server.parent_span_id, client_span.span_context.span_id());
-    assert_eq!(server.span_context.trace_id(), job.span_context.trace_id());
-    assert_eq!(attr(client_span, "rpc.system"), Some(Value::from("grpc")));
-    assert_eq!(attr(client_span, "rpc.method"), Some(Value::from("Check")));
-    assert_eq!(
-        attr(client_span, "server.address"),
-        Some(Value::from("127.0.0.1"))
-    );
-    assert_eq!(
-        attr(client_span, "rpc.grpc.status_code"),
-        Some(Value::I64(5))
-    );
-    // On a client span every code but OK is an error; the server's
-    // NOT_FOUND is the caller's doing.
-    assert_eq!(
-        client_span.status,
-        SpanStatus::Error {
-            description: "unknown service".into()
-        }
-    );
-    assert_eq!(server.status, SpanStatus::Unset);
-
-    otel.exporter.reset();
-    let mut collect = tonic::client::Grpc::new(
-        ServiceBuilder::new()
-            .layer(allowed.clone())
-            .service(channel.clone()),
-    );
-    collect.ready().await.unwrap();
-    let messages = tokio_stream::iter(vec![HealthCheckRequest::default(); 3]);
-    let counted = collect
-        .client_streaming(
-            Request::new(messages),
-            http::uri::PathAndQuery::from_static("/test.Collector/Collect"),
-            tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default(),
+        // Allowlisted: unary NOT_FOUND, a client stream, and a server stream
+        // failing in its trailers.
+        let mut client = HealthClient::new(
+            ServiceBuilder::new()
+                .layer(allowed.clone())
+                .service(channel.clone()),
+        );
+        let job = tracing::info_span!("job");
+        let status = tracing::Instrument::instrument(
+            client.check(HealthCheckRequest {
+                service: "missing".into(),
+            }),
+            job.clone(),
         )
         .await
-        .unwrap();
-    assert_eq!(counted.into_inner().status, 3);
-    let spans = otel.spans(3).await;
-    let client_span = find_client_span(&spans, "test.Collector/Collect");
-    let server = server_span(&spans, "test.Collector/Collect");
-    assert_eq!(server.parent_span_id, client_span.span_context.span_id());
-    assert_eq!(
-        attr(client_span, "rpc.grpc.status_code"),
-        Some(Value::I64(0))
-    );
-    assert_eq!(client_span.status, SpanStatus::Unset);
-    let collected = spans.iter().find(|s| s.name == "collected").unwrap();
-    assert_eq!(collected.parent_span_id, server.span_context.span_id());
+        .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        drop(job);
+        let spans = otel.spans(3).await;
+        let job = spans.iter().find(|s| s.name == "job").unwrap();
+        let client_span = find_client_span(&spans, "grpc.health.v1.Health/Check");
+        let server = server_span(&spans, "grpc.health.v1.Health/Check");
+        assert_eq!(client_span.parent_span_id, job.span_context.span_id());
+        assert_eq!(server.parent_span_id, client_span.span_context.span_id());
+        assert_eq!(server.span_context.trace_id(), job.span_context.trace_id());
+        assert_eq!(attr(client_span, "rpc.system"), Some(Value::from("grpc")));
+        assert_eq!(attr(client_span, "rpc.method"), Some(Value::from("Check")));
+        assert_eq!(
+            attr(client_span, "server.address"),
+            Some(Value::from("127.0.0.1"))
+        );
+        assert_eq!(
+            attr(client_span, "rpc.grpc.status_code"),
+            Some(Value::I64(5))
+        );
+        // On a client span every code but OK is an error; the server's
+        // NOT_FOUND is the caller's doing.
+        assert_eq!(
+            client_span.status,
+            SpanStatus::Error {
+                description: "unknown service".into()
+            }
+        );
+        assert_eq!(server.status, SpanStatus::Unset);
 
-    otel.exporter.reset();
-    let mut stream = client
-        .watch(HealthCheckRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(stream.message().await.unwrap().is_some());
-    assert_eq!(stream.message().await.unwrap_err().code(), Code::Internal);
-    drop(stream);
-    let spans = otel.spans(3).await;
-    let client_span = find_client_span(&spans, "grpc.health.v1.Health/Watch");
-    let lasted = client_span
-        .end_time
-        .duration_since(client_span.start_time)
-        .unwrap();
-    assert!(lasted >= Duration::from_millis(300), "{lasted:?}");
-    assert_eq!(
-        attr(client_span, "rpc.grpc.status_code"),
-        Some(Value::I64(13))
-    );
-    assert_eq!(
-        server_span(&spans, "grpc.health.v1.Health/Watch").parent_span_id,
-        client_span.span_context.span_id()
-    );
+        otel.exporter.reset();
+        let mut collect = tonic::client::Grpc::new(
+            ServiceBuilder::new()
+                .layer(allowed.clone())
+                .service(channel.clone()),
+        );
+        collect.ready().await.unwrap();
+        let messages = tokio_stream::iter(vec![HealthCheckRequest::default(); 3]);
+        let counted = collect
+            .client_streaming(
+                Request::new(messages),
+                http::uri::PathAndQuery::from_static("/test.Collector/Collect"),
+                tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(counted.into_inner().status, 3);
+        let spans = otel.spans(3).await;
+        let client_span = find_client_span(&spans, "test.Collector/Collect");
+        let server = server_span(&spans, "test.Collector/Collect");
+        assert_eq!(server.parent_span_id, client_span.span_context.span_id());
+        assert_eq!(
+            attr(client_span, "rpc.grpc.status_code"),
+            Some(Value::I64(0))
+        );
+        assert_eq!(client_span.status, SpanStatus::Unset);
+        let collected = spans.iter().find(|s| s.name == "collected").unwrap();
+        assert_eq!(collected.parent_span_id, server.span_context.span_id());
 
-    // Not allowlisted: a hand-set traceparent is removed, no client span
-    // context reaches the server, which starts its own trace.
-    otel.exporter.reset();
-    health.seen.lock().unwrap().clear();
-    let mut client = HealthClient::new(ServiceBuilder::new().layer(refused).service(channel));
-    client
-        .check(with_traceparent(HealthCheckRequest::default()))
-        .await
-        .unwrap();
-    assert_eq!(*health.seen.lock().unwrap(), vec![None]);
-    let spans = otel.spans(2).await;
-    let server = server_span(&spans, "grpc.health.v1.Health/Check");
-    assert_eq!(server.parent_span_id, SpanId::INVALID);
-    assert_ne!(server.span_context.trace_id(), otel::trace_id(TRACE));
+        otel.exporter.reset();
+        let mut stream = client
+            .watch(HealthCheckRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(stream.message().await.unwrap().is_some());
+        assert_eq!(stream.message().await.unwrap_err().code(), Code::Internal);
+        drop(stream);
+        let spans = otel.spans(3).await;
+        let client_span = find_client_span(&spans, "grpc.health.v1.Health/Watch");
+        let lasted = client_span
+            .end_time
+            .duration_since(client_span.start_time)
+            .unwrap();
+        assert!(lasted >= Duration::from_millis(300), "{lasted:?}");
+        assert_eq!(
+            attr(client_span, "rpc.grpc.status_code"),
+            Some(Value::I64(13))
+        );
+        assert_eq!(
+            server_span(&spans, "grpc.health.v1.Health/Watch").parent_span_id,
+            client_span.span_context.span_id()
+        );
+
+        // Not allowlisted: a hand-set traceparent is removed, no client span
+        // context reaches the server, which starts its own trace.
+        otel.exporter.reset();
+        health.seen.lock().unwrap().clear();
+        let mut client = HealthClient::new(ServiceBuilder::new().layer(refused).service(channel));
+        client
+            .check(with_traceparent(HealthCheckRequest::default()))
+            .await
+            .unwrap();
+        assert_eq!(*health.seen.lock().unwrap(), vec![None]);
+        let spans = otel.spans(2).await;
+        let server = server_span(&spans, "grpc.health.v1.Health/Check");
+        assert_eq!(server.parent_span_id, SpanId::INVALID);
+        assert_ne!(server.span_context.trace_id(), otel::trace_id(TRACE));
+    }
 }
 
 /// A tonic client's `with_origin` names a host the `Channel` never goes to:

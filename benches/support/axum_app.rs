@@ -274,7 +274,7 @@ pub(crate) fn hand_written_span(req: &Request<axum::body::Body>) -> tracing::Spa
 pub(crate) fn request_path_apps(
     unsampled: bool,
 ) -> Vec<(&'static str, &'static str, axum::Router)> {
-    use tower_trace_context::server::{SpanPath, TraceContextLayer};
+    use tower_trace_context::{SpanPath, server::TraceContextLayer};
     let [bare, ours, theirs] = apps();
     let oitower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
         .with_metrics(false)

@@ -100,6 +100,59 @@ impl PropagateLayer {
         self
     }
 
+    /// How the client span is made (default [`SpanPath::Tracing`], as on
+    /// the server layer: see
+    /// [Choosing a span path](crate::server#choosing-a-span-path)).
+    /// [`SpanPath::OpenTelemetry`] starts an OpenTelemetry span under the
+    /// current OpenTelemetry context with the global tracer provider's
+    /// tracer (taken on first use): the same name, attributes and status
+    /// as the default span, [`make_span`](Self::make_span) unused. It is
+    /// never made current; it ends when the response body ends, fails or is
+    /// dropped (over `reqwest::Response`, at the response head), and
+    /// [`client_span(false)`](Self::client_span) still means no client
+    /// span. A second call replaces the first.
+    ///
+    /// ```
+    /// use tower_trace_context::SpanPath;
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    /// let layer = PropagateLayer::new(Allowlist::all()).span_path(SpanPath::OpenTelemetry);
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// [`SpanPath::Tracing`]: crate::SpanPath::Tracing
+    /// [`SpanPath::OpenTelemetry`]: crate::SpanPath::OpenTelemetry
+    #[must_use]
+    pub fn span_path(mut self, path: crate::SpanPath) -> Self {
+        Arc::make_mut(&mut self.config).span_path = path;
+        self
+    }
+
+    /// The direct OpenTelemetry path ([`span_path`](Self::span_path)
+    /// `(SpanPath::OpenTelemetry)`) with `tracer` instead of the global
+    /// provider's. A second call replaces the tracer.
+    ///
+    /// ```
+    /// use opentelemetry::trace::TracerProvider as _;
+    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
+    ///
+    /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    /// let layer = PropagateLayer::new(Allowlist::all()).tracer(provider.tracer("my-service"));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn tracer<T>(mut self, tracer: T) -> Self
+    where
+        T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+        T::Span: Send + Sync + 'static,
+    {
+        let config = Arc::make_mut(&mut self.config);
+        config.span_path = crate::SpanPath::OpenTelemetry;
+        config.tracer = Arc::new(crate::span::TracerSlot::given(
+            opentelemetry::global::BoxedTracer::new(Box::new(tracer)),
+        ));
+        self
+    }
+
     /// Whether to remove `traceparent`, `tracestate`, `baggage` and
     /// `sentry-trace` set by hand on requests to URLs outside the allowlist
     /// (default on).

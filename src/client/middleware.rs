@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use http::Extensions;
 use reqwest_middleware::{Middleware, Next, Result};
-use tracing::Instrument;
 
 use crate::client::propagate::{ClientConfig, record_error, record_response};
 use crate::client::redirect::check_final_url;
@@ -53,11 +52,10 @@ impl Middleware for PropagateMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
+        // The client span is not entered (as in `Propagate`): its context
+        // reaches the request through the injected headers.
         let mut span = self.config.prepare(&mut req);
-        let result = next
-            .run(req, extensions)
-            .instrument(span.span().clone())
-            .await;
+        let result = next.run(req, extensions).await;
         match &result {
             Ok(response) => {
                 check_final_url(&span, UrlParts::from_url(response.url()));

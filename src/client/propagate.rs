@@ -17,6 +17,7 @@ use crate::grpc::{self, Grpc};
 use crate::propagation::{baggage_value, inject};
 #[cfg(feature = "sentry")]
 use crate::sentry::{SentrySupport, SentryTrace};
+use crate::span::{SpanPath, TracerSlot};
 use crate::wire::headers::{BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE};
 
 #[derive(Clone, Debug)]
@@ -31,6 +32,10 @@ pub(crate) struct ClientConfig {
     pub(crate) origin: Option<(Box<str>, Box<str>, Option<u16>)>,
     /// The span hook; `None`: [`ClientRequest::default_span`].
     pub(crate) make_span: Option<MakeClientSpan>,
+    /// How the client span is made.
+    pub(crate) span_path: SpanPath,
+    /// The direct path's tracer.
+    pub(crate) tracer: Arc<TracerSlot>,
 }
 
 impl ClientConfig {
@@ -44,6 +49,8 @@ impl ClientConfig {
             sentry: None,
             origin: None,
             make_span: None,
+            span_path: SpanPath::Tracing,
+            tracer: Arc::default(),
         })
     }
 
@@ -66,7 +73,17 @@ impl ClientConfig {
         let judged = url.is_some();
         let allowed = !elsewhere && url.is_some_and(|url| self.allowlist.matches(&url));
         let kind = Grpc::of(req.headers());
+        let mut direct = None;
         let span = match (self.client_span, url) {
+            (true, Some(url)) if self.span_path == SpanPath::OpenTelemetry => {
+                let request =
+                    ClientRequest::with_kind(req.method(), url, req.headers(), allowed, kind);
+                direct = start_client(&self.tracer, &request);
+                if direct.is_none() {
+                    warn_no_tracer_provider();
+                }
+                Span::none()
+            }
             (true, Some(url)) => {
                 let request =
                     ClientRequest::with_kind(req.method(), url, req.headers(), allowed, kind);
@@ -88,7 +105,10 @@ impl ClientConfig {
         };
         let mut otel = None;
         if allowed {
-            let (cx, own) = outgoing_context(&span);
+            let (cx, own) = match &direct {
+                Some((cx, _)) => (cx.clone(), Own::ClientSpan),
+                None => outgoing_context(&span),
+            };
             if own == Own::ClientSpan {
                 otel = Some(cx.clone());
             }
@@ -137,7 +157,10 @@ impl ClientConfig {
                 }
             }
         }
-        let mut span = ClientSpan::new(span, otel, kind.is_some());
+        let mut span = match direct {
+            Some((cx, recording)) => ClientSpan::direct(cx, recording, kind.is_some()),
+            None => ClientSpan::new(span, otel, kind.is_some()),
+        };
         if allowed {
             span.sent = Some(self.allowlist.clone());
         }
@@ -157,6 +180,51 @@ impl ClientConfig {
         #[cfg(not(feature = "sentry"))]
         let _ = own;
         baggage_value(cx)
+    }
+}
+
+/// Starts the client span on the direct path: an OpenTelemetry span under
+/// the current context, its attributes in the builder under a sampled
+/// parent, else computed only when it records. `None` when the tracer
+/// starts no span of its own (no tracer provider).
+fn start_client(tracer: &TracerSlot, request: &ClientRequest<'_>) -> Option<(Context, bool)> {
+    use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
+    let parent = Context::current();
+    let (parent_id, eager) = {
+        let parent = parent.span();
+        let sc = parent.span_context();
+        (sc.span_id(), sc.is_sampled())
+    };
+    tracer.with(|tracer| {
+        let mut builder = tracer
+            .span_builder(request.span_name())
+            .with_kind(SpanKind::Client);
+        if eager {
+            builder = builder.with_attributes(request.attributes());
+        }
+        let mut span = tracer.build_with_context(builder, &parent);
+        let sc = span.span_context();
+        if !sc.is_valid() || sc.span_id() == parent_id {
+            return None;
+        }
+        let recording = span.is_recording();
+        if recording && !eager {
+            span.set_attributes(request.attributes());
+        }
+        Some((parent.with_span(span), recording))
+    })
+}
+
+/// Logs, once per process, that the direct path's tracer starts no spans.
+fn warn_no_tracer_provider() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            "the client layer's OpenTelemetry span path started no span: no tracer provider is \
+             installed (opentelemetry::global::set_tracer_provider, or PropagateLayer::tracer), \
+             or it is shut down; the current context is sent as it is (logged once)"
+        );
     }
 }
 

@@ -1,11 +1,12 @@
 //! The client span: what the default one carries, and the hook that
 //! replaces it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
-use opentelemetry::Context;
+use opentelemetry::{Context, KeyValue};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -103,6 +104,41 @@ impl<'a> ClientRequest<'a> {
         service_and_method(self.url.path())
     }
 
+    /// The direct path's span name: the method, or `{package.Service}/{Method}`.
+    pub(crate) fn span_name(&self) -> Cow<'static, str> {
+        if self.grpc().is_some() {
+            let path = self.url.path();
+            return Cow::Owned(path.get(1..).unwrap_or(path).to_owned());
+        }
+        static_method(self.method)
+    }
+
+    /// The default span's attributes as OpenTelemetry key-values (the
+    /// direct path): the same as [`default_span`](Self::default_span)'s.
+    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(6);
+        match self.grpc() {
+            Some((service, method)) => {
+                out.push(KeyValue::new("rpc.system", "grpc"));
+                out.push(KeyValue::new("rpc.system.name", "grpc"));
+                out.push(KeyValue::new("rpc.service", service.to_owned()));
+                out.push(KeyValue::new("rpc.method", method.to_owned()));
+            }
+            None => {
+                out.push(KeyValue::new(
+                    "http.request.method",
+                    static_method(self.method),
+                ));
+                out.push(KeyValue::new("url.full", self.url.to_string()));
+            }
+        }
+        out.push(KeyValue::new("server.address", self.url.host().to_owned()));
+        if let Some(port) = self.url.port_or_default() {
+            out.push(KeyValue::new("server.port", i64::from(port)));
+        }
+        out
+    }
+
     /// The client span the layer makes by default, at `INFO`:
     ///
     /// - HTTP: named after the method (`GET`), with `otel.kind = client`,
@@ -196,7 +232,18 @@ impl ClientSpan {
         }
     }
 
-    /// The tracing span (disabled when the layer made none).
+    /// A client span on the direct path (`cx` holds it).
+    pub(crate) fn direct(cx: Context, recording: bool, grpc: bool) -> Self {
+        Self {
+            span: Recorder::opentelemetry(cx, recording),
+            grpc,
+            status_seen: false,
+            sent: None,
+        }
+    }
+
+    /// The tracing span (disabled when the layer made none, and on the
+    /// direct OpenTelemetry path).
     pub fn span(&self) -> &Span {
         self.span.span()
     }
@@ -208,6 +255,22 @@ impl fmt::Debug for ClientSpan {
             .field("span", self.span.span())
             .finish_non_exhaustive()
     }
+}
+
+/// A method's name, static for the standard ones.
+fn static_method(method: &Method) -> Cow<'static, str> {
+    Cow::Borrowed(match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => return Cow::Owned(method.as_str().to_owned()),
+    })
 }
 
 /// The span hook of a client configuration.

@@ -10,7 +10,7 @@ use http::HeaderName;
 use crate::sentry::SentrySupport;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
 use crate::server::response_headers::ServerTimingName;
-use crate::server::span_path::{SpanPath, TracerSlot};
+use crate::span::{SpanPath, TracerSlot};
 use crate::wire::headers::DEFAULT_PREFLIGHT_HEADERS;
 
 /// Shared, immutable configuration of the server layer.

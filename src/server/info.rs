@@ -47,7 +47,7 @@ pub enum Unlinked {
     /// target `tower_trace_context`.
     NoOpenTelemetryLayer,
     /// The direct OpenTelemetry path
-    /// ([`SpanPath::OpenTelemetry`](crate::server::SpanPath::OpenTelemetry))
+    /// ([`SpanPath::OpenTelemetry`](crate::SpanPath::OpenTelemetry))
     /// started no span of its own: no tracer provider is installed (the
     /// no-op tracer copies the parent's span context), or the provider is
     /// shut down. Logged once per process as a `WARN` with target

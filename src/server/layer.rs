@@ -406,15 +406,15 @@ impl<M> TraceContextLayer<M> {
     /// replaces the first.
     ///
     /// ```
-    /// use tower_trace_context::server::{SpanPath, TraceContextLayer};
+    /// use tower_trace_context::{SpanPath, server::TraceContextLayer};
     /// let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
     /// # let _ = layer;
     /// ```
     ///
-    /// [`SpanPath::Tracing`]: crate::server::SpanPath::Tracing
-    /// [`SpanPath::OpenTelemetry`]: crate::server::SpanPath::OpenTelemetry
+    /// [`SpanPath::Tracing`]: crate::SpanPath::Tracing
+    /// [`SpanPath::OpenTelemetry`]: crate::SpanPath::OpenTelemetry
     #[must_use]
-    pub fn span_path(mut self, path: crate::server::SpanPath) -> Self {
+    pub fn span_path(mut self, path: crate::SpanPath) -> Self {
         self.config_mut().span_path = path;
         self
     }
@@ -439,8 +439,8 @@ impl<M> TraceContextLayer<M> {
         T::Span: Send + Sync + 'static,
     {
         let config = self.config_mut();
-        config.span_path = crate::server::SpanPath::OpenTelemetry;
-        config.tracer = std::sync::Arc::new(crate::server::span_path::TracerSlot::given(
+        config.span_path = crate::SpanPath::OpenTelemetry;
+        config.tracer = std::sync::Arc::new(crate::span::TracerSlot::given(
             opentelemetry::global::BoxedTracer::new(Box::new(tracer)),
         ));
         self

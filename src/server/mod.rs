@@ -51,12 +51,12 @@
 //! status from the head, the trailers or grpc-web frames, lossless
 //! propagation, preflight and cacheable-response rules) is the same on both.
 //!
-//! - [`SpanPath::Tracing`] (the default): a `tracing` span, which
+//! - [`SpanPath::Tracing`](crate::SpanPath::Tracing) (the default): a `tracing` span, which
 //!   tracing-opentelemetry turns into an OpenTelemetry span. `tracing`
 //!   filters and `fmt` output see it (fields: name, method, route, status;
 //!   the other attributes go to the OpenTelemetry span in one batch when it
 //!   records), [`MakeSpan`] replaces it, `tracing::Span::current()` is it.
-//! - [`SpanPath::OpenTelemetry`]: an OpenTelemetry span started directly
+//! - [`SpanPath::OpenTelemetry`](crate::SpanPath::OpenTelemetry): an OpenTelemetry span started directly
 //!   with the global tracer provider's tracer (instrumentation scope
 //!   `tower-trace-context`, taken on first use) or the one given to
 //!   [`TraceContextLayer::tracer`], made the current OpenTelemetry context
@@ -92,7 +92,7 @@
 //!
 //! ```
 //! use opentelemetry::trace::TracerProvider as _;
-//! use tower_trace_context::server::{SpanPath, TraceContextLayer};
+//! use tower_trace_context::{SpanPath, server::TraceContextLayer};
 //!
 //! // The global tracer provider's tracer, taken on first use:
 //! let layer = TraceContextLayer::new().span_path(SpanPath::OpenTelemetry);
@@ -173,7 +173,6 @@ pub use network::PeerAddr;
 pub use policy::{RequestHead, TimingAllowOrigin, Trust};
 pub use response_headers::ServerTimingName;
 pub use service::TraceContext;
-pub use span_path::SpanPath;
 
 pub(crate) use cache::{CacheRequest, shared_cache_may_store};
 pub(crate) use config::Config;

@@ -21,9 +21,9 @@ use crate::server::Config;
 use crate::server::future::{ResponseFuture, ResponseState};
 use crate::server::resolve::{Resolved, otel_parent, resolve, unlinked};
 use crate::server::{
-    Decision, DefaultMakeSpan, MakeSpan, RequestTrace, SpanPath, TraceContextLayer, Unlinked,
+    Decision, DefaultMakeSpan, MakeSpan, RequestTrace, TraceContextLayer, Unlinked,
 };
-use crate::span::Recorder;
+use crate::span::{Recorder, SpanPath};
 
 /// Middleware that continues the caller's W3C trace in a server span; made
 /// by [`TraceContextLayer`].
@@ -307,7 +307,10 @@ fn open_opentelemetry<B>(config: &Config, req: &Request<B>) -> Opened {
         remote,
         link,
     } = resolved;
-    match config.tracer.start(req, &parent, link) {
+    match config
+        .tracer
+        .with(|tracer| crate::server::span_path::start(tracer, req, &parent, link.clone()))
+    {
         Some((cx, recording)) => Opened {
             span: Recorder::opentelemetry(cx.clone(), recording),
             cx,

@@ -100,3 +100,17 @@ impl Otel {
         }
     }
 }
+
+impl Otel {
+    /// The client `layer` on `path` (see [`Otel::on`]).
+    pub(crate) fn on_client(
+        &self,
+        path: Path,
+        layer: tower_trace_context::client::PropagateLayer,
+    ) -> tower_trace_context::client::PropagateLayer {
+        match path {
+            Path::Tracing => layer,
+            Path::OpenTelemetry => layer.tracer(self.provider.tracer("tower-trace-context")),
+        }
+    }
+}
