@@ -34,6 +34,14 @@
 //! headers went out is reported with one `WARN` per process. Over a tonic
 //! `Channel`, set [`PropagateLayer::origin_uri`] from the endpoint.
 //!
+//! [`PropagateLayer::span_path`] picks the span path as on the server
+//! layer (see [Choosing a span path](crate::server#choosing-a-span-path)):
+//! on [`SpanPath::OpenTelemetry`](crate::SpanPath::OpenTelemetry) the
+//! client span is an OpenTelemetry span started under the current
+//! OpenTelemetry context, with the same name, attributes and status, and
+//! none of its attributes computed when it does not record. On both paths
+//! the client span is never entered or made current.
+//!
 //! Without an OpenTelemetry layer the current OpenTelemetry context (for
 //! example the incoming one the server layer made current) is passed on
 //! unchanged.
