@@ -89,14 +89,22 @@ fn reqwest_variants(addr: std::net::SocketAddr) -> Vec<(&'static str, &'static s
             .service(http.clone());
         Box::new(move |rt, url| {
             let req = reqwest::Request::new(http::Method::GET, url.parse().unwrap());
-            rt.block_on(svc.clone().oneshot(req)).unwrap().status().as_u16()
+            rt.block_on(svc.clone().oneshot(req))
+                .unwrap()
+                .status()
+                .as_u16()
         })
     };
     let middleware = |layer: PropagateLayer| -> Call {
         let client = reqwest_middleware::ClientBuilder::new(http.clone())
             .with(PropagateMiddleware::new(layer))
             .build();
-        Box::new(move |rt, url| rt.block_on(client.get(url).send()).unwrap().status().as_u16())
+        Box::new(move |rt, url| {
+            rt.block_on(client.get(url).send())
+                .unwrap()
+                .status()
+                .as_u16()
+        })
     };
     let plain = http.clone();
     let hand = http.clone();
@@ -104,7 +112,12 @@ fn reqwest_variants(addr: std::net::SocketAddr) -> Vec<(&'static str, &'static s
         (
             "bare",
             "reqwest, no layer",
-            Box::new(move |rt, url| rt.block_on(plain.get(url).send()).unwrap().status().as_u16()),
+            Box::new(move |rt, url| {
+                rt.block_on(plain.get(url).send())
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }),
         ),
         (
             "middleware-bare",
@@ -163,7 +176,12 @@ fn reqwest_variants(addr: std::net::SocketAddr) -> Vec<(&'static str, &'static s
 /// variants pay before any middleware runs.
 fn middleware_bare(http: reqwest::Client) -> Call {
     let client = reqwest_middleware::ClientBuilder::new(http).build();
-    Box::new(move |rt, url| rt.block_on(client.get(url).send()).unwrap().status().as_u16())
+    Box::new(move |rt, url| {
+        rt.block_on(client.get(url).send())
+            .unwrap()
+            .status()
+            .as_u16()
+    })
 }
 
 /// A middleware that does nothing but call the next: what any
@@ -184,8 +202,15 @@ impl reqwest_middleware::Middleware for Noop {
 
 /// A reqwest-middleware client with [`Noop`].
 fn middleware_noop(http: reqwest::Client) -> Call {
-    let client = reqwest_middleware::ClientBuilder::new(http).with(Noop).build();
-    Box::new(move |rt, url| rt.block_on(client.get(url).send()).unwrap().status().as_u16())
+    let client = reqwest_middleware::ClientBuilder::new(http)
+        .with(Noop)
+        .build();
+    Box::new(move |rt, url| {
+        rt.block_on(client.get(url).send())
+            .unwrap()
+            .status()
+            .as_u16()
+    })
 }
 
 /// A loopback server answering every GET.
@@ -218,8 +243,10 @@ fn reqwest_calls(c: &mut Criterion) {
 
 /// `CLIENT_VARIANT` + `CLIENT_CALLS`: that many calls of one variant.
 fn callgrind_mode() -> bool {
-    let (Ok(key), Ok(calls)) = (std::env::var("CLIENT_VARIANT"), std::env::var("CLIENT_CALLS"))
-    else {
+    let (Ok(key), Ok(calls)) = (
+        std::env::var("CLIENT_VARIANT"),
+        std::env::var("CLIENT_CALLS"),
+    ) else {
         return false;
     };
     let calls: usize = calls.parse().expect("CLIENT_CALLS: a number");

@@ -138,6 +138,20 @@ pub mod server;
 pub use error::SentryTraceError;
 pub use error::{AllowlistError, BaggageError, ConfigError, TraceParentError, TraceStateError};
 pub use net::IpNetwork;
+
+/// Marker traits that make the compiler name the feature a method needs:
+/// a feature-gated method exists without its feature, bound by a trait
+/// nothing implements, whose error message says which feature to turn on.
+#[doc(hidden)]
+pub mod needs_feature {
+    /// Implemented by nothing: the `regex` methods without feature `regex`.
+    #[diagnostic::on_unimplemented(
+        message = "this method needs the `regex` feature of tower-trace-context",
+        label = "regex allowlist rules are behind feature `regex`",
+        note = "enable it: `cargo add tower-trace-context --features regex`"
+    )]
+    pub trait Regex {}
+}
 pub use propagation::{
     BaggagePropagator, TraceContextPropagator, encode_baggage, extract, extract_baggage,
     extract_with_context, inject, inject_baggage,

@@ -85,7 +85,13 @@ async fn grpc_spans_status_and_no_browser_headers() {
                     "{:?}",
                     span.status
                 );
-                assert!(attr("error.type").is_some());
+                // The code's name (OpenTelemetry gRPC conventions).
+                let name = if code == 13 {
+                    "INTERNAL"
+                } else {
+                    "UNAVAILABLE"
+                };
+                assert_eq!(attr("error.type"), Some(Value::from(name)));
             } else {
                 assert_eq!(span.status, Status::Unset);
                 assert_eq!(attr("error.type"), None);

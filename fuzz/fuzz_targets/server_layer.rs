@@ -97,8 +97,10 @@ fuzz_target!(|data: &[u8]| {
     let Poll::Ready(Ok(response)) = fut.poll(&mut cx) else {
         panic!("no response");
     };
+    // The body is the layer's `ResponseBody` around the handler's answer.
     let decision = response
         .into_body()
+        .into_inner()
         .expect("the handler ran and saw a RequestTrace");
     let continued = matches!(decision, Decision::Continued | Decision::PassedThrough(_));
     if preflight {

@@ -490,6 +490,13 @@ impl Pattern {
     pub fn regex(pattern: impl Into<String>) -> Self {
         Self::Regex(pattern.into())
     }
+
+    /// Needs feature `regex`: without it, a call is a compile error that
+    /// names the feature.
+    #[cfg(not(feature = "regex"))]
+    pub fn regex<P: Into<String> + crate::needs_feature::Regex>(pattern: P) -> Self {
+        Self::Text(pattern.into())
+    }
 }
 
 impl From<&str> for Pattern {
@@ -680,6 +687,22 @@ impl AllowlistBuilder {
     #[cfg(feature = "regex")]
     pub fn regex_search(self, pattern: impl Into<String>) -> Self {
         self.push(Pending::Regex(pattern.into(), Mode::Search))
+    }
+
+    /// Needs feature `regex`: without it, a call is a compile error that
+    /// names the feature.
+    #[cfg(not(feature = "regex"))]
+    pub fn regex<P: Into<String> + crate::needs_feature::Regex>(self, pattern: P) -> Self {
+        let _ = pattern;
+        self
+    }
+
+    /// Needs feature `regex`: without it, a call is a compile error that
+    /// names the feature.
+    #[cfg(not(feature = "regex"))]
+    pub fn regex_search<P: Into<String> + crate::needs_feature::Regex>(self, pattern: P) -> Self {
+        let _ = pattern;
+        self
     }
 
     /// Adds Sentry's `tracePropagationTargets`, pasted from the browser
