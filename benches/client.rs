@@ -12,7 +12,7 @@
 //! supports OpenTelemetry up to 0.32 only.
 //!
 //! For callgrind, `CLIENT_VARIANT=<key> CLIENT_CALLS=<n>` runs n calls of
-//! one reqwest variant and exits (`bash benches/callgrind_client.sh`).
+//! one reqwest variant and exits (`bash benches/callgrind.sh client`).
 
 // criterion's macros generate undocumented functions.
 #![allow(missing_docs)]

@@ -61,6 +61,15 @@ impl TracerSlot {
         }
     }
 
+    /// A slot holding `tracer` (a layer's `tracer(..)` builder).
+    pub(crate) fn of<T>(tracer: T) -> std::sync::Arc<Self>
+    where
+        T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+        T::Span: Send + Sync + 'static,
+    {
+        std::sync::Arc::new(Self::given(BoxedTracer::new(Box::new(tracer))))
+    }
+
     /// Runs `start` with the tracer: the given one, or the global
     /// provider's, kept once `start` reports a span of its own (`Some`).
     pub(crate) fn with<T>(&self, start: impl Fn(&BoxedTracer) -> Option<T>) -> Option<T> {
@@ -77,6 +86,41 @@ impl TracerSlot {
         }
         started
     }
+}
+
+/// Logs, once per process, that the direct path's tracer starts no spans
+/// (`layer`: which layer found out).
+pub(crate) fn warn_no_tracer_provider(layer: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_trace_context",
+            layer,
+            "the OpenTelemetry span path started no span: no tracer provider is installed \
+             (opentelemetry::global::set_tracer_provider, or the layer's tracer(..)), or it is \
+             shut down; traces are not continued here and no server-timing is written; the \
+             current context is passed on as it is (logged once)"
+        );
+    }
+}
+
+/// The methods the HTTP semantic conventions know (RFC 9110, PATCH, QUERY),
+/// as statics; `None` for any other.
+pub(crate) fn known_method(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        "QUERY" => "QUERY",
+        _ => return None,
+    })
 }
 
 /// A request's span and where its outcome goes.

@@ -147,9 +147,7 @@ impl PropagateLayer {
     {
         let config = Arc::make_mut(&mut self.config);
         config.span_path = crate::SpanPath::OpenTelemetry;
-        config.tracer = Arc::new(crate::span::TracerSlot::given(
-            opentelemetry::global::BoxedTracer::new(Box::new(tracer)),
-        ));
+        config.tracer = crate::span::TracerSlot::of(tracer);
         self
     }
 

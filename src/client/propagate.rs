@@ -80,7 +80,7 @@ impl ClientConfig {
                     ClientRequest::with_kind(req.method(), url, req.headers(), allowed, kind);
                 direct = start_client(&self.tracer, &request);
                 if direct.is_none() {
-                    warn_no_tracer_provider();
+                    crate::span::warn_no_tracer_provider("client");
                 }
                 Span::none()
             }
@@ -213,19 +213,6 @@ fn start_client(tracer: &TracerSlot, request: &ClientRequest<'_>) -> Option<(Con
         }
         Some((parent.with_span(span), recording))
     })
-}
-
-/// Logs, once per process, that the direct path's tracer starts no spans.
-fn warn_no_tracer_provider() {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!(
-            target: "tower_trace_context",
-            "the client layer's OpenTelemetry span path started no span: no tracer provider is \
-             installed (opentelemetry::global::set_tracer_provider, or PropagateLayer::tracer), \
-             or it is shut down; the current context is sent as it is (logged once)"
-        );
-    }
 }
 
 /// Whether `url` has the origin's scheme, host and port (the scheme's

@@ -257,20 +257,12 @@ impl fmt::Debug for ClientSpan {
     }
 }
 
-/// A method's name, static for the standard ones.
+/// A method's name, static for the ones the conventions know.
 fn static_method(method: &Method) -> Cow<'static, str> {
-    Cow::Borrowed(match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => return Cow::Owned(method.as_str().to_owned()),
-    })
+    match crate::span::known_method(method.as_str()) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(method.as_str().to_owned()),
+    }
 }
 
 /// The span hook of a client configuration.

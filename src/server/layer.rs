@@ -440,9 +440,7 @@ impl<M> TraceContextLayer<M> {
     {
         let config = self.config_mut();
         config.span_path = crate::SpanPath::OpenTelemetry;
-        config.tracer = std::sync::Arc::new(crate::span::TracerSlot::given(
-            opentelemetry::global::BoxedTracer::new(Box::new(tracer)),
-        ));
+        config.tracer = crate::span::TracerSlot::of(tracer);
         self
     }
 

@@ -8,6 +8,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::server::network::PeerAddr;
+use crate::span::known_method;
 
 /// Creates the server span of a request, like tower-http's `MakeSpan`.
 ///
@@ -105,25 +106,6 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
     }
     let _ = request;
     None
-}
-
-/// The methods the HTTP semantic conventions know (RFC 9110, PATCH, QUERY),
-/// as statics; any other is recorded as `_OTHER` with
-/// `http.request.method_original`.
-fn known_method(method: &str) -> Option<&'static str> {
-    Some(match method {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "CONNECT" => "CONNECT",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "PATCH" => "PATCH",
-        "QUERY" => "QUERY",
-        _ => return None,
-    })
 }
 
 /// The span name: `{method} {route}`, `{method}` (`HTTP` for an unknown

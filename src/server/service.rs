@@ -321,7 +321,7 @@ fn open_opentelemetry<B>(config: &Config, req: &Request<B>) -> Opened {
         },
         None => {
             // Never name the caller's span as ours: no server span.
-            warn_no_tracer_provider();
+            crate::span::warn_no_tracer_provider("server");
             decision = unlinked(decision, Unlinked::NoTracerProvider);
             Opened::passed_through(Recorder::none(), remote, incoming, decision)
         }
@@ -378,21 +378,6 @@ fn warn_no_opentelemetry_layer() {
              tower_trace_context::tracing_opentelemetry (logged once)",
             crate::TRACING_OPENTELEMETRY_VERSION,
             crate::OPENTELEMETRY_VERSION,
-        );
-    }
-}
-
-/// Logs, once per process, that the direct path's tracer starts no spans:
-/// no tracer provider is installed (or it is shut down).
-fn warn_no_tracer_provider() {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!(
-            target: "tower_trace_context",
-            "the server layer's OpenTelemetry span path started no span: no tracer provider is \
-             installed (opentelemetry::global::set_tracer_provider, or TraceContextLayer::tracer), \
-             or it is shut down; traces are not continued and no server-timing is written \
-             (logged once)"
         );
     }
 }
