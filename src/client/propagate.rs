@@ -98,7 +98,19 @@ impl ClientConfig {
                             false => span,
                         }
                     }
-                    None => request.default_span(),
+                    None => {
+                        let span = request.lean_span();
+                        // The other attributes, in one batch, only when the
+                        // span records.
+                        if !span.is_disabled() {
+                            let cx = span.context();
+                            let otel_span = cx.span();
+                            if otel_span.is_recording() {
+                                otel_span.set_attributes(request.attributes(false));
+                            }
+                        }
+                        span
+                    }
                 }
             }
             _ => Span::none(),
@@ -200,7 +212,7 @@ fn start_client(tracer: &TracerSlot, request: &ClientRequest<'_>) -> Option<(Con
             .span_builder(request.span_name())
             .with_kind(SpanKind::Client);
         if eager {
-            builder = builder.with_attributes(request.attributes());
+            builder = builder.with_attributes(request.attributes(true));
         }
         let mut span = tracer.build_with_context(builder, &parent);
         let sc = span.span_context();
@@ -209,7 +221,7 @@ fn start_client(tracer: &TracerSlot, request: &ClientRequest<'_>) -> Option<(Con
         }
         let recording = span.is_recording();
         if recording && !eager {
-            span.set_attributes(request.attributes());
+            span.set_attributes(request.attributes(true));
         }
         Some((parent.with_span(span), recording))
     })

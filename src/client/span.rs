@@ -113,22 +113,25 @@ impl<'a> ClientRequest<'a> {
         static_method(self.method)
     }
 
-    /// The default span's attributes as OpenTelemetry key-values (the
-    /// direct path): the same as [`default_span`](Self::default_span)'s.
-    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+    /// The default span's attributes as OpenTelemetry key-values: all of
+    /// them with `fields` (the direct path), or without the ones
+    /// [`lean_span`](Self::lean_span) declares as fields.
+    pub(crate) fn attributes(&self, fields: bool) -> Vec<KeyValue> {
         let mut out = Vec::with_capacity(6);
         match self.grpc() {
             Some((service, method)) => {
                 out.push(KeyValue::new("rpc.system", "grpc"));
                 out.push(KeyValue::new("rpc.system.name", "grpc"));
-                out.push(KeyValue::new("rpc.service", service.to_owned()));
-                out.push(KeyValue::new("rpc.method", method.to_owned()));
+                if fields {
+                    out.push(KeyValue::new("rpc.service", service.to_owned()));
+                    out.push(KeyValue::new("rpc.method", method.to_owned()));
+                }
             }
             None => {
-                out.push(KeyValue::new(
-                    "http.request.method",
-                    static_method(self.method),
-                ));
+                if fields {
+                    let method = static_method(self.method);
+                    out.push(KeyValue::new("http.request.method", method));
+                }
                 out.push(KeyValue::new("url.full", self.url.to_string()));
             }
         }
@@ -139,7 +142,45 @@ impl<'a> ClientRequest<'a> {
         out
     }
 
-    /// The client span the layer makes by default, at `INFO`:
+    /// The layer's own default span (no hook): [`default_span`](Self::default_span)
+    /// with only what `fmt` output needs as `tracing` fields (name, method;
+    /// for gRPC `rpc.service`, `rpc.method`; the status fields). The layer
+    /// writes the other attributes on its OpenTelemetry span in one batch,
+    /// only when it records: tracing-opentelemetry copies every field into an
+    /// owned `String` before the sampler decides.
+    pub(crate) fn lean_span(&self) -> Span {
+        if let Some((service, method)) = self.grpc() {
+            let path = self.url.path();
+            return tracing::info_span!(
+                "gRPC client request",
+                otel.kind = "client",
+                otel.name = path.get(1..).unwrap_or(path),
+                rpc.service = service,
+                rpc.method = method,
+                rpc.grpc.status_code = Empty,
+                rpc.response.status_code = Empty,
+                http.response.status_code = Empty,
+                otel.status_code = Empty,
+                otel.status_description = Empty,
+                error.type = Empty,
+            );
+        }
+        let method = self.method.as_str();
+        tracing::info_span!(
+            "HTTP client request",
+            otel.kind = "client",
+            otel.name = method,
+            http.request.method = method,
+            http.response.status_code = Empty,
+            otel.status_code = Empty,
+            error.type = Empty,
+        )
+    }
+
+    /// The default client span, at `INFO` (without a hook the layer makes
+    /// the same span with only the name, method and status as `tracing`
+    /// fields, what `fmt` output shows, and writes the other attributes to
+    /// its OpenTelemetry span in one batch, only when it records):
     ///
     /// - HTTP: named after the method (`GET`), with `otel.kind = client`,
     ///   `http.request.method`, `server.address`, `server.port`, `url.full`
