@@ -74,6 +74,8 @@ impl ClientConfig {
         let allowed = !elsewhere && url.is_some_and(|url| self.allowlist.matches(&url));
         let kind = Grpc::of(req.headers());
         let mut direct = None;
+        // The client span's context, once worked out.
+        let mut span_cx = None;
         let span = match (self.client_span, url) {
             (true, Some(url)) if self.span_path == SpanPath::OpenTelemetry => {
                 let request =
@@ -104,10 +106,10 @@ impl ClientConfig {
                         // span records.
                         if !span.is_disabled() {
                             let cx = span.context();
-                            let otel_span = cx.span();
-                            if otel_span.is_recording() {
-                                otel_span.set_attributes(request.attributes(false));
+                            if cx.span().is_recording() {
+                                cx.span().set_attributes(request.attributes(false));
                             }
+                            span_cx = Some(cx);
                         }
                         span
                     }
@@ -119,7 +121,7 @@ impl ClientConfig {
         if allowed {
             let (cx, own) = match &direct {
                 Some((cx, _)) => (cx.clone(), Own::ClientSpan),
-                None => outgoing_context(&span),
+                None => outgoing_context(&span, span_cx),
             };
             if own == Own::ClientSpan {
                 otel = Some(cx.clone());
@@ -239,12 +241,13 @@ fn same_origin(
         && url.same_host(&origin)
 }
 
-/// The context to send, and whether it is a span of this service: the
+/// The context to send (`span_cx`: the client span's, when already worked
+/// out), and whether it is a span of this service: the
 /// client span's; without an OpenTelemetry layer, the current span's or,
 /// failing that, the current OpenTelemetry context
 /// (which the server layer sets to the incoming one), passed on unchanged.
-fn outgoing_context(span: &Span) -> (Context, Own) {
-    let own = span.context();
+fn outgoing_context(span: &Span, span_cx: Option<Context>) -> (Context, Own) {
+    let own = span_cx.unwrap_or_else(|| span.context());
     if own.span().span_context().is_valid() {
         return (own, Own::ClientSpan);
     }
