@@ -233,3 +233,71 @@ fn sentry_trace_parse_and_encode_allocate_nothing() {
     // `HeaderValue` owns its bytes: one allocation, none for encoding.
     assert_eq!(n, 1);
 }
+
+/// Requests through the server layer with the SDK installed, on both span
+/// paths: allocations of one `oneshot` (the response dropped inside the
+/// count), with `traceparent` sampled or not and a 5-member `tracestate`.
+fn server_request_allocations(direct: bool, sampled: bool) -> usize {
+    use opentelemetry::trace::TracerProvider as _;
+    use tower::{Layer, ServiceExt};
+    use tower_trace_context::server::TraceContextLayer;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let layer = match direct {
+        true => TraceContextLayer::new().tracer(provider.tracer("test")),
+        false => TraceContextLayer::new(),
+    };
+    let svc = layer.layer(tower::service_fn(|_: http::Request<()>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    }));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let flags = if sampled { "01" } else { "00" };
+    let request = || {
+        http::Request::get("/")
+            .header(
+                TRACEPARENT,
+                format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"),
+            )
+            .header(
+                TRACESTATE,
+                "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,a=1,b=2,c=3",
+            )
+            .body(())
+            .unwrap()
+    };
+    for _ in 0..3 {
+        drop(rt.block_on(svc.clone().oneshot(request())).unwrap());
+    }
+    let (req, svc) = (request(), svc.clone());
+    let (n, ()) = allocations(|| drop(rt.block_on(svc.oneshot(req)).unwrap()));
+    n
+}
+
+/// Spans nobody records cost little: under an unsampled parent neither path
+/// converts `tracestate` into OpenTelemetry's `TraceState` (ten `String`s
+/// and a `VecDeque`, copied again into the span) nor computes the
+/// OpenTelemetry-only attributes.
+#[test]
+fn unsampled_requests_allocate_little_on_both_paths() {
+    for direct in [false, true] {
+        let sampled = server_request_allocations(direct, true);
+        let unsampled = server_request_allocations(direct, false);
+        println!("direct {direct}: sampled {sampled}, unsampled {unsampled}");
+        // The TraceState alone is 11 allocations, and it is copied twice.
+        assert!(
+            unsampled + 30 <= sampled,
+            "direct {direct}: sampled {sampled}, unsampled {unsampled}"
+        );
+        let budget = if direct { 16 } else { 24 };
+        assert!(
+            unsampled <= budget,
+            "direct {direct}: unsampled {unsampled} allocations (budget {budget})"
+        );
+    }
+}
