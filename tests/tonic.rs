@@ -708,8 +708,9 @@ async fn grpc_web_behind_cors_layer() {
                 .body(Full::new(Bytes::from(frame)))
                 .unwrap();
             let traced = ServiceBuilder::new()
-                .layer(PropagateLayer::new(
-                    Allowlist::builder().host("127.0.0.1").build().unwrap(),
+                .layer(otel.on_client(
+                    path,
+                    PropagateLayer::new(Allowlist::builder().host("127.0.0.1").build().unwrap()),
                 ))
                 .service(client.clone());
             let res = tower::ServiceExt::oneshot(traced, call).await.unwrap();
