@@ -7,6 +7,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
 
 use crate::span::Recorder;
+use crate::wire::percent::percent_decode;
 
 /// What kind of gRPC a request is, from its `content-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,32 +86,6 @@ pub(crate) fn status_in_headers(headers: &HeaderMap) -> Option<u16> {
         .trim()
         .parse()
         .ok()
-}
-
-/// `grpc-message` as text: the gRPC protocol percent-encodes it (`%XX`);
-/// a `%` not followed by two hex digits is kept as is, invalid UTF-8 is
-/// replaced.
-pub(crate) fn percent_decode(value: &[u8]) -> String {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while let Some(&b) = value.get(i) {
-        let escaped = match (b, value.get(i + 1), value.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The name of a gRPC status code, as `error.type`.
@@ -304,7 +279,7 @@ pub(crate) fn record_status(headers: &HeaderMap, side: Side, span: &Recorder) ->
     span.grpc_code(code, side, || {
         headers
             .get(GRPC_MESSAGE)
-            .map(|m| percent_decode(m.as_bytes()))
+            .map(|m| percent_decode(m.as_bytes()).into_owned())
             .unwrap_or_default()
     });
     true

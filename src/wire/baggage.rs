@@ -422,7 +422,7 @@ impl<'a> BaggageMember<'a> {
     /// ```
     #[must_use]
     pub fn decoded_value(&self) -> Cow<'a, str> {
-        percent_decode(self.value)
+        crate::wire::percent::percent_decode(self.value.as_bytes())
     }
 
     /// The properties as written, without the first `;` (empty when none),
@@ -446,44 +446,6 @@ impl fmt::Debug for BaggageMember<'_> {
             .field("value", &self.value)
             .field("properties", &self.properties)
             .finish()
-    }
-}
-
-fn percent_decode(value: &str) -> Cow<'_, str> {
-    if !value.bytes().any(|b| b == b'%') {
-        return Cow::Borrowed(value);
-    }
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let octet = match (b, bytes.get(i + 1..i + 3)) {
-            (b'%', Some(&[hi, lo])) => hex_value(hi).zip(hex_value(lo)).map(|(h, l)| (h << 4) | l),
-            _ => None,
-        };
-        match octet {
-            Some(octet) => {
-                out.push(octet);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

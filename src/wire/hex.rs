@@ -71,6 +71,16 @@ pub(crate) fn decode_u64(src: &[u8; 16]) -> Option<u64> {
     (e1 | e2 == 0).then_some((u64::from(hi) << 32) | u64::from(lo))
 }
 
+/// The value of a hex digit in either case (percent-encoding allows both,
+/// RFC 3986 2.1); `None` for any other byte.
+#[inline]
+pub(crate) fn any_case_value(b: u8) -> Option<u8> {
+    match DECODE[b.to_ascii_lowercase() as usize] {
+        INVALID => None,
+        v => Some(v),
+    }
+}
+
 /// Decodes 2 lowercase hex digits.
 #[inline]
 pub(crate) fn decode_u8(hi: u8, lo: u8) -> Option<u8> {

@@ -7,6 +7,7 @@ pub(crate) mod context;
 pub(crate) mod headers;
 pub(crate) mod hex;
 pub(crate) mod lines;
+pub(crate) mod percent;
 #[cfg(feature = "sentry")]
 pub(crate) mod sentry_trace;
 pub(crate) mod traceparent;
