@@ -11,7 +11,7 @@
 //! flag survive the trip, and what the application changed through
 //! OpenTelemetry's API is applied on top by the W3C mutation rules.
 
-mod wire;
+mod carried;
 
 use std::sync::LazyLock;
 
@@ -35,7 +35,7 @@ use crate::wire::tracestate::{
     encode_members, valid_key, valid_value,
 };
 
-pub(crate) use wire::{WireBaggage, WireContext, WireTrace, WireTraceState};
+pub(crate) use carried::{WireBaggage, WireContext, WireTrace, WireTraceState};
 
 /// Whether OpenTelemetry 0.33's `TraceState` accepts `key`, a key already
 /// valid under the Level 2 grammar: at most one `@`, at most 13 characters

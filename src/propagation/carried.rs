@@ -1,4 +1,4 @@
-//! The wire context: what a request brought, as validated on the wire,
+//! The carried context: what a request brought, as validated on the wire,
 //! carried in the OpenTelemetry `Context` next to the remote span context.
 //! Outgoing injection starts from it; OpenTelemetry's `TraceState` and
 //! `Baggage` are views of it that the application may have changed.
