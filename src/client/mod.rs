@@ -70,12 +70,14 @@ mod middleware;
 mod propagate;
 mod redirect;
 mod request;
+mod service;
 mod span;
 
 pub use allowlist::{Allowlist, AllowlistBuilder, MAX_REGEX_URL_LEN, Pattern, UrlParts};
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
-pub use layer::{Propagate, PropagateLayer};
+pub use layer::PropagateLayer;
+pub use service::Propagate;
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::PropagateMiddleware;
 pub use request::{OutgoingRequest, OutgoingResponse};
