@@ -77,8 +77,8 @@ pub use allowlist::{Allowlist, AllowlistBuilder, MAX_REGEX_URL_LEN, Pattern, Url
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::PropagateLayer;
-pub use service::Propagate;
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::PropagateMiddleware;
 pub use request::{OutgoingRequest, OutgoingResponse};
+pub use service::Propagate;
 pub use span::{ClientRequest, ClientSpan};

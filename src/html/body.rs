@@ -13,7 +13,7 @@ use crate::html::scan::Scan;
 
 pin_project! {
     /// A body that inserts bytes after the opening `<head ...>` tag.
-    pub struct MetaTagsBody<B> {
+    pub struct ResponseBody<B> {
         #[pin]
         inner: B,
         tags: Option<Bytes>,
@@ -24,7 +24,7 @@ pin_project! {
     }
 }
 
-impl<B> MetaTagsBody<B> {
+impl<B> ResponseBody<B> {
     pub(super) fn new(inner: B, tags: Option<Bytes>) -> Self {
         let scan = if tags.is_some() {
             Scan::Text
@@ -41,15 +41,15 @@ impl<B> MetaTagsBody<B> {
     }
 }
 
-impl<B> fmt::Debug for MetaTagsBody<B> {
+impl<B> fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetaTagsBody")
+        f.debug_struct("ResponseBody")
             .field("scan", &self.scan)
             .finish_non_exhaustive()
     }
 }
 
-impl<B: Body> Body for MetaTagsBody<B> {
+impl<B: Body> Body for ResponseBody<B> {
     type Data = Bytes;
     type Error = B::Error;
 

@@ -54,6 +54,9 @@ mod tests {
         ] {
             assert_eq!(percent_decode(input), decoded, "{input:?}");
         }
-        assert!(matches!(percent_decode(b"plain"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            percent_decode(b"plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
