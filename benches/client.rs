@@ -31,7 +31,7 @@ use tower_trace_context::client::Propagate;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/support/allowlist_fixture.rs"]
+#[path = "../tests/it/support/allowlist_fixture.rs"]
 mod allowlist_fixture;
 
 #[derive(Debug)]

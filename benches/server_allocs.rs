@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/support/counting_alloc.rs"]
+#[path = "../tests/it/support/counting_alloc.rs"]
 mod counting_alloc;
 #[path = "support/fixtures.rs"]
 mod fixtures;

@@ -38,7 +38,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/support/counting_alloc.rs"]
+#[path = "../tests/it/support/counting_alloc.rs"]
 mod counting_alloc;
 
 /// Drops every span (the SDK still builds and ends them).

@@ -12,7 +12,7 @@ use tower_trace_context::{
     inject_baggage,
 };
 
-#[path = "../tests/support/counting_alloc.rs"]
+#[path = "../tests/it/support/counting_alloc.rs"]
 mod counting_alloc;
 #[path = "support/fixtures.rs"]
 mod fixtures;

@@ -8,9 +8,9 @@ use tower_trace_context::{
     TraceParent, TraceStateView, extract, inject,
 };
 
-#[path = "support/allowlist_fixture.rs"]
+#[path = "it/support/allowlist_fixture.rs"]
 mod allowlist_fixture;
-#[path = "support/counting_alloc.rs"]
+#[path = "it/support/counting_alloc.rs"]
 mod counting_alloc;
 
 use counting_alloc::allocations;

@@ -1,7 +1,7 @@
 //! The demo, end to end in real headless Chromium: click "Checkout" on the
 //! frontend origin and check the page shows the joined trace.
 
-#[path = "support/browser.rs"]
+#[path = "it/support/browser.rs"]
 mod browser_support;
 #[path = "../examples/demo/main.rs"]
 #[allow(dead_code, unreachable_pub)]

@@ -11,7 +11,7 @@
 //! --all-features --test load -- --nocapture` is the long run (README,
 //! "Reliability").
 
-#[path = "support/http.rs"]
+#[path = "it/support/http_support.rs"]
 mod http_support;
 
 use std::sync::Arc;

@@ -5,9 +5,9 @@
 //! 127.0.0.1; the subscriber is a real `tracing-subscriber` registry with a
 //! layer that records events, and no OpenTelemetry layer.
 
-#[path = "support/http.rs"]
+#[path = "it/support/http_support.rs"]
 mod http_support;
-#[path = "support/relay.rs"]
+#[path = "it/support/relay.rs"]
 mod relay;
 
 use std::net::SocketAddr;

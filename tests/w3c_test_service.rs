@@ -2,7 +2,7 @@
 //! `POST /test` with two callback URLs; both callbacks must receive a valid
 //! traceparent continuing the caller's trace, and the JSON arguments.
 
-#[path = "support/http.rs"]
+#[path = "it/support/http_support.rs"]
 mod http_support;
 #[path = "../examples/w3c_test_service.rs"]
 #[allow(dead_code, unreachable_pub)]

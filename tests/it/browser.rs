@@ -5,10 +5,8 @@
 //!
 //! A missing browser fails this test: `bash .ci/run` installs it.
 
-#[path = "support/browser.rs"]
-mod browser_support;
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::browser as browser_support;
+use crate::support::otel;
 
 use browser_support::Browser;
 
@@ -361,7 +359,7 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
 }
 
 /// Builds (once, cached under `target/browser-sdk`) a real browser SDK from
-/// npm: `name` is `sentry` or `otel-web`, see `tests/support/browser-sdk.sh`.
+/// npm: `name` is `sentry` or `otel-web`, see `tests/it/support/browser-sdk.sh`.
 fn browser_sdk(name: &str) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/browser-sdk");
@@ -369,7 +367,7 @@ fn browser_sdk(name: &str) -> String {
     let status = std::process::Command::new("flock")
         .arg(dir.join("lock"))
         .arg("sh")
-        .arg(root.join("tests/support/browser-sdk.sh"))
+        .arg(root.join("tests/it/support/browser-sdk.sh"))
         .arg(&dir)
         .arg(name)
         .status()

@@ -4,10 +4,8 @@
 //! continues its trace, and the downstream call carries both formats to an
 //! allowlisted host and neither to another.
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::http_support;
+use crate::support::otel;
 
 use std::net::SocketAddr;
 

@@ -5,8 +5,7 @@
 //! non-allowlisted channels, and grpc-web (tonic-web) behind tower-http's
 //! `CorsLayer`, preflight and call.
 
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::otel;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -2,10 +2,8 @@
 //! and no trace entries in `server-timing` (RFC 9111 rules in `src/cache.rs`),
 //! unless switched on. Real TCP on 127.0.0.1 with the real OpenTelemetry SDK.
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::http_support;
+use crate::support::otel;
 
 use axum::Router;
 use axum::response::{Html, IntoResponse};

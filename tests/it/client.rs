@@ -3,10 +3,8 @@
 //! layer (reqwest) -> B (server layer) -> an external recording server that is
 //! not allowlisted (hyper-util client).
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::http_support;
+use crate::support::otel;
 
 use axum::Router;
 use axum::extract::Extension;

@@ -1,12 +1,9 @@
 //! The server layer over real TCP on 127.0.0.1, with the real OpenTelemetry
 //! SDK (in-memory exporter) checking trace ids and parent links.
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
-#[path = "support/relay.rs"]
-mod relay;
+use crate::support::http_support;
+use crate::support::otel;
+use crate::support::relay;
 
 use axum::Router;
 use axum::extract::Extension;

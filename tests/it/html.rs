@@ -2,8 +2,7 @@
 //! chunks, bytes around the insertion passed through exactly, and responses
 //! it must leave alone.
 
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::otel;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -5,12 +5,9 @@
 //! changed through OpenTelemetry's `TraceState` (here: a sampler, the SDK's
 //! own way of changing it per span) is merged by the W3C mutation rules.
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
-#[path = "support/relay.rs"]
-mod relay;
+use crate::support::http_support;
+use crate::support::otel;
+use crate::support::relay;
 
 use std::net::SocketAddr;
 

@@ -5,8 +5,7 @@
 //! characters that matter (`<`, `>`, `"`, `'`, `&`, `\`, `,`, `;`, `=`,
 //! `%`, spaces, non-ASCII).
 
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::otel;
 
 use axum::body::Body;
 use axum::{Router, response::Html, routing::get};

@@ -6,10 +6,8 @@
 //! trailers, tonic itself and the client side are the rest of the gRPC
 //! issue.)
 
-#[path = "support/http.rs"]
-mod http_support;
-#[path = "support/otel.rs"]
-mod otel;
+use crate::support::http_support;
+use crate::support::otel;
 
 use axum::Router;
 use axum::response::IntoResponse;
