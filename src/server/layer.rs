@@ -259,6 +259,32 @@ impl<M> TraceContextLayer<M> {
         self
     }
 
+    /// Adds `names` to the preflight `Access-Control-Allow-Headers` list
+    /// (see [`preflight_allow_headers`](Self::preflight_allow_headers)),
+    /// keeping what is there: for a browser SDK's own headers, such as
+    /// [`DATADOG_HEADERS`](crate::DATADOG_HEADERS),
+    /// [`APPLICATION_INSIGHTS_HEADERS`](crate::APPLICATION_INSIGHTS_HEADERS),
+    /// [`NEW_RELIC_HEADERS`](crate::NEW_RELIC_HEADERS) or
+    /// [`B3_HEADERS`](crate::B3_HEADERS). A name already listed is not added
+    /// twice; calls add up.
+    ///
+    /// ```
+    /// use tower_trace_context::{server::TraceContextLayer, DATADOG_HEADERS};
+    /// let layer = TraceContextLayer::new().preflight_allow_more(DATADOG_HEADERS);
+    /// assert!(format!("{layer:?}").contains("x-datadog-trace-id"));
+    /// assert!(format!("{layer:?}").contains("baggage"));
+    /// ```
+    #[must_use]
+    pub fn preflight_allow_more(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        let list = &mut self.config_mut().preflight_allow_headers;
+        for name in names {
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        self
+    }
+
     /// Whether to read the W3C `baggage` of requests the [`Trust`] policy
     /// continues (default on): a valid `baggage` goes into the server span's
     /// OpenTelemetry context (OpenTelemetry `Baggage`, see

@@ -69,6 +69,64 @@ pub const BROWSER_TRACE_HEADERS: [HeaderName; 4] = [TRACEPARENT, TRACESTATE, BAG
 /// ```
 pub const DEFAULT_PREFLIGHT_HEADERS: [HeaderName; 3] = [TRACEPARENT, TRACESTATE, BAGGAGE];
 
+/// Datadog's browser SDK (`@datadog/browser-rum` 7) default extra request
+/// headers: with its default `propagatorTypes` (`tracecontext` and
+/// `datadog`) it sends these next to `traceparent`, `tracestate` and
+/// `baggage`. Add them to the preflight answer with
+/// [`TraceContextLayer::preflight_allow_more`](crate::server::TraceContextLayer::preflight_allow_more),
+/// or the browser blocks the app's cross-origin fetch and XHR.
+///
+/// ```
+/// use tower_trace_context::DATADOG_HEADERS;
+/// assert_eq!(DATADOG_HEADERS[0].as_str(), "x-datadog-origin");
+/// ```
+pub const DATADOG_HEADERS: [HeaderName; 4] = [
+    HeaderName::from_static("x-datadog-origin"),
+    HeaderName::from_static("x-datadog-parent-id"),
+    HeaderName::from_static("x-datadog-sampling-priority"),
+    HeaderName::from_static("x-datadog-trace-id"),
+];
+
+/// Application Insights' (`@microsoft/applicationinsights-web` 3) default
+/// extra request headers: its default `distributedTracingMode`
+/// (`AI_AND_W3C`) sends `Request-Id` and `Request-Context` next to
+/// `traceparent`.
+///
+/// ```
+/// use tower_trace_context::APPLICATION_INSIGHTS_HEADERS;
+/// assert_eq!(APPLICATION_INSIGHTS_HEADERS.len(), 2);
+/// ```
+pub const APPLICATION_INSIGHTS_HEADERS: [HeaderName; 2] = [
+    HeaderName::from_static("request-id"),
+    HeaderName::from_static("request-context"),
+];
+
+/// New Relic's browser agent: cross-origin it sends its own `newrelic`
+/// header (and `traceparent` / `tracestate` only with
+/// `cors_use_tracecontext_headers: true`).
+///
+/// ```
+/// use tower_trace_context::NEW_RELIC_HEADERS;
+/// assert_eq!(NEW_RELIC_HEADERS[0].as_str(), "newrelic");
+/// ```
+pub const NEW_RELIC_HEADERS: [HeaderName; 1] = [HeaderName::from_static("newrelic")];
+
+/// The B3 headers (openzipkin/b3-propagation), single and multi: what a
+/// browser instrumented for Zipkin sends.
+///
+/// ```
+/// use tower_trace_context::B3_HEADERS;
+/// assert_eq!(B3_HEADERS[0].as_str(), "b3");
+/// ```
+pub const B3_HEADERS: [HeaderName; 6] = [
+    HeaderName::from_static("b3"),
+    HeaderName::from_static("x-b3-traceid"),
+    HeaderName::from_static("x-b3-spanid"),
+    HeaderName::from_static("x-b3-parentspanid"),
+    HeaderName::from_static("x-b3-sampled"),
+    HeaderName::from_static("x-b3-flags"),
+];
+
 /// The `Server-Timing` header (W3C Server Timing).
 ///
 /// ```

@@ -711,3 +711,104 @@ window.result = new Promise((resolve) => window.addEventListener("load", () => s
 
     browser.close().await;
 }
+
+/// A cross-origin fetch carrying a browser SDK's default request headers
+/// passes the preflight behind tower-http's `CorsLayer` with the layer's
+/// defaults plus that SDK's set (`preflight_allow_more`); with the defaults
+/// alone, the SDK's own headers are blocked (Datadog's default set-up
+/// broke apps so). Real Chromium, real TCP.
+#[tokio::test]
+async fn each_vendor_header_set_passes_the_preflight() {
+    use tower_trace_context::{
+        APPLICATION_INSIGHTS_HEADERS, B3_HEADERS, DATADOG_HEADERS, NEW_RELIC_HEADERS,
+    };
+    const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let page = serve(Router::new().route(
+        "/",
+        get(|| async { Html("<!doctype html><html><head><title>p</title></head></html>") }),
+    ))
+    .await;
+    let api = |extra: &[http::HeaderName]| {
+        Router::new()
+            .route("/api/data", get(|| async { "ok" }))
+            .layer(cors(page))
+            .layer(TraceContextLayer::new().preflight_allow_more(extra.iter().cloned()))
+    };
+    // What each SDK sends by default (values as the SDKs write them).
+    let sets: [(&str, &[http::HeaderName], Value); 4] = [
+        (
+            "Datadog RUM 7",
+            &DATADOG_HEADERS,
+            json!({
+                "traceparent": "00-00000000000000004bf92f3577b34da6-00f067aa0ba902b7-01",
+                "tracestate": "dd=s:1;o:rum",
+                "baggage": "session.id=2a7c5e0e-97e5-4ad6-a48c-5c0a27a6a3c4",
+                "x-datadog-origin": "rum",
+                "x-datadog-parent-id": "67667974448284343",
+                "x-datadog-sampling-priority": "1",
+                "x-datadog-trace-id": "5473484318431510070",
+            }),
+        ),
+        (
+            "Application Insights 3",
+            &APPLICATION_INSIGHTS_HEADERS,
+            json!({
+                "traceparent": TP,
+                "request-id": "|4bf92f3577b34da6a3ce929d0e0e4736.00f067aa0ba902b7.",
+                "request-context": "appId=cid-v1:2b4c5d6e",
+            }),
+        ),
+        (
+            "New Relic",
+            &NEW_RELIC_HEADERS,
+            json!({ "newrelic": "eyJ2IjpbMCwxXSwiZCI6e319" }),
+        ),
+        (
+            "B3",
+            &B3_HEADERS,
+            json!({
+                "b3": "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+                "x-b3-traceid": "4bf92f3577b34da6a3ce929d0e0e4736",
+                "x-b3-spanid": "00f067aa0ba902b7",
+                "x-b3-sampled": "1",
+            }),
+        ),
+    ];
+    const FETCH_WITH: &str = r#"
+fetch(arguments[0], { headers: arguments[1] })
+  .then(async (r) => done({ status: r.status, body: await r.text() }))
+  .catch((e) => done({ error: String(e) }));
+"#;
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&format!("http://{page}/"))
+        .await
+        .unwrap();
+    for (sdk, set, headers) in sets {
+        let with_set = serve(api(set)).await;
+        let reply = browser
+            .run(
+                FETCH_WITH,
+                vec![
+                    json!(format!("http://{with_set}/api/data")),
+                    headers.clone(),
+                ],
+            )
+            .await;
+        assert_eq!(reply["body"], "ok", "{sdk} with its set: {reply}");
+        // The defaults alone do not allow the SDK's own headers.
+        let defaults_only = serve(api(&[])).await;
+        let reply = browser
+            .run(
+                FETCH_WITH,
+                vec![json!(format!("http://{defaults_only}/api/data")), headers],
+            )
+            .await;
+        assert!(
+            reply["error"].as_str().is_some(),
+            "{sdk} without its set should be blocked: {reply}"
+        );
+    }
+    browser.close().await;
+}
