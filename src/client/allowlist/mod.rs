@@ -64,6 +64,9 @@ struct Substrings {
     pairs: Box<[u64; 1024]>,
     /// Non-empty (an empty substring is an allow-all rule).
     needles: Vec<Box<[u8]>>,
+    /// The needles are lowercase and the whole URL is read lowercased
+    /// (Sentry 11's `url.toLowerCase().includes(target.toLowerCase())`).
+    ignore_case: bool,
 }
 
 const NONE: u8 = 0;
@@ -71,7 +74,12 @@ const STARTS: u8 = 1;
 const WHOLE: u8 = 2;
 
 impl Substrings {
-    fn new(needles: Vec<Box<[u8]>>) -> Self {
+    fn new(mut needles: Vec<Box<[u8]>>, ignore_case: bool) -> Self {
+        if ignore_case {
+            for needle in &mut needles {
+                needle.make_ascii_lowercase();
+            }
+        }
         let mut first = [NONE; 256];
         let mut pairs = Box::new([0u64; 1024]);
         for needle in &needles {
@@ -90,6 +98,7 @@ impl Substrings {
             first,
             pairs,
             needles,
+            ignore_case,
         }
     }
 
@@ -118,16 +127,26 @@ impl Substrings {
         }
         let mut small = [0; 256];
         match url.write_into(&mut small) {
-            Some(text) => (0..text.len()).any(|i| {
-                let rest = text.get(i..).unwrap_or_default();
-                self.may_start(rest) && self.needles.iter().any(|n| rest.starts_with(n))
-            }),
+            Some(text) => {
+                if self.ignore_case {
+                    text.make_ascii_lowercase();
+                }
+                (0..text.len()).any(|i| {
+                    let rest = text.get(i..).unwrap_or_default();
+                    self.may_start(rest) && self.needles.iter().any(|n| rest.starts_with(n))
+                })
+            }
             None => self.matches_in_place(url),
         }
     }
 
     fn matches_in_place(&self, url: &NormalizedUrl<'_>) -> bool {
-        let parts = url.parts();
+        let mut parts = url.parts();
+        if self.ignore_case {
+            for (_, lower) in &mut parts {
+                *lower = true;
+            }
+        }
         parts.iter().enumerate().any(|(at, (part, lower))| {
             part.iter().enumerate().any(|(offset, &b)| {
                 let b = if *lower { b.to_ascii_lowercase() } else { b };
@@ -323,6 +342,7 @@ impl fmt::Debug for Rule {
             Rule::Regex(rule) => match rule.mode() {
                 Mode::Full => write!(f, "Regex({})", rule.pattern()),
                 Mode::Search => write!(f, "RegexSearch({})", rule.pattern()),
+                Mode::SearchIgnoreCase => write!(f, "RegexSearchIgnoreCase({})", rule.pattern()),
             },
             Rule::Predicate(_) => f.write_str("Predicate(Fn(&UrlParts) -> bool)"),
         }
@@ -519,6 +539,8 @@ enum Pending {
     Network(String),
     ExactUrl(String),
     Substring(String),
+    /// Sentry 11's string target: a substring, without case.
+    SubstringIgnoreCase(String),
     #[cfg(feature = "regex")]
     Regex(String, Mode),
     Predicate(Predicate),
@@ -706,10 +728,13 @@ impl AllowlistBuilder {
     }
 
     /// Adds Sentry's `tracePropagationTargets`, pasted from the browser
-    /// config, with the Sentry browser SDK's semantics: a string matches
-    /// when it is a **substring** of the URL ([`substring`](Self::substring)),
-    /// a regex when it matches **anywhere** in it
-    /// ([`regex_search`](Self::regex_search)).
+    /// config, with the semantics of Sentry's JavaScript SDK 11
+    /// (`matchesTracePropagationTargets` in `@sentry/core` 11): a string
+    /// matches when it is a **substring** of the URL, both lowercased; a
+    /// regex when it matches **anywhere** in it, without case (Sentry adds
+    /// the `i` flag). Sentry 10 compared strings with their case; a target
+    /// with capitals that Sentry 10 never matched now matches as in the
+    /// browser.
     ///
     /// **Leak risk**: both match a third-party URL that carries the text in
     /// its query (`"api.example.com"` matches
@@ -724,6 +749,9 @@ impl AllowlistBuilder {
     /// assert!(allow.matches_uri(&"http://localhost:3000/api".parse().unwrap()));
     /// assert!(allow.matches_uri(&"https://api.example.com/v1".parse().unwrap()));
     /// assert!(!allow.matches_uri(&"https://cdn.example.org/lib.js".parse().unwrap()));
+    /// // Without case, as Sentry 11 compares.
+    /// let allow = Allowlist::builder().sentry_targets(["/API/Orders"]).build()?;
+    /// assert!(allow.matches_uri(&"https://shop.example/api/orders/7".parse().unwrap()));
     /// # Ok::<(), tower_trace_context::AllowlistError>(())
     /// ```
     pub fn sentry_targets<P: Into<Pattern>>(
@@ -732,9 +760,11 @@ impl AllowlistBuilder {
     ) -> Self {
         for target in targets {
             self = match target.into() {
-                Pattern::Text(text) => self.substring(text),
+                Pattern::Text(text) => self.push(Pending::SubstringIgnoreCase(text)),
                 #[cfg(feature = "regex")]
-                Pattern::Regex(pattern) => self.regex_search(pattern),
+                Pattern::Regex(pattern) => {
+                    self.push(Pending::Regex(pattern, Mode::SearchIgnoreCase))
+                }
             };
         }
         self
@@ -749,6 +779,12 @@ impl AllowlistBuilder {
     /// **Leak risk**: an unanchored regex such as `api\.example\.com` also
     /// matches a third-party URL that carries it in its query; anchor it
     /// with `^https://`.
+    ///
+    /// Where it differs from OpenTelemetry JS: the browser also propagates to
+    /// every same-origin URL, which has no server-side meaning; and the URL
+    /// compared here is the normalised one (see [`Allowlist`]), which is
+    /// what the browser's `URL.href` gives, except that a host's trailing
+    /// dot is dropped here.
     ///
     /// ```
     /// use tower_trace_context::client::{Allowlist, Pattern};
@@ -802,10 +838,13 @@ impl AllowlistBuilder {
             .collect::<Result<Vec<_>, _>>()?;
         // All substring rules in one pass over the URL, all exact URLs in
         // one rule.
-        let (mut needles, mut exact) = (Vec::new(), Vec::new());
+        let (mut needles, mut folded, mut exact) = (Vec::new(), Vec::new(), Vec::new());
         rules.retain(|rule| match rule {
             Rule::Substrings(set) => {
-                needles.extend(set.needles.iter().cloned());
+                match set.ignore_case {
+                    true => folded.extend(set.needles.iter().cloned()),
+                    false => needles.extend(set.needles.iter().cloned()),
+                }
                 false
             }
             Rule::ExactUrls(urls) => {
@@ -818,7 +857,10 @@ impl AllowlistBuilder {
             rules.push(Rule::ExactUrls(exact.into()));
         }
         if !needles.is_empty() {
-            rules.push(Rule::Substrings(Box::new(Substrings::new(needles))));
+            rules.push(Rule::Substrings(Box::new(Substrings::new(needles, false))));
+        }
+        if !folded.is_empty() {
+            rules.push(Rule::Substrings(Box::new(Substrings::new(folded, true))));
         }
         rules.sort_by_key(Rule::cost);
         Ok(Allowlist {
@@ -932,10 +974,17 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
         }
         // Gathered into one `Rule::Substrings` by `build`; an empty
         // substring is in every URL.
-        Pending::Substring(text) if text.is_empty() => Rule::All,
-        Pending::Substring(text) => {
-            Rule::Substrings(Box::new(Substrings::new(vec![text.into_bytes().into()])))
+        Pending::Substring(text) | Pending::SubstringIgnoreCase(text) if text.is_empty() => {
+            Rule::All
         }
+        Pending::Substring(text) => Rule::Substrings(Box::new(Substrings::new(
+            vec![text.into_bytes().into()],
+            false,
+        ))),
+        Pending::SubstringIgnoreCase(text) => Rule::Substrings(Box::new(Substrings::new(
+            vec![text.into_bytes().into()],
+            true,
+        ))),
         #[cfg(feature = "regex")]
         Pending::Regex(rule, mode) => match RegexRule::new(&rule, mode) {
             Ok(compiled) => Rule::Regex(Box::new(compiled)),

@@ -22,6 +22,9 @@ pub(super) enum Mode {
     /// The pattern matches somewhere in the URL (a JavaScript
     /// `url.match(regex)`).
     Search,
+    /// [`Search`](Self::Search) without case (Sentry 11 adds the `i` flag
+    /// to every regex target).
+    SearchIgnoreCase,
 }
 
 #[derive(Clone, Debug)]
@@ -40,16 +43,20 @@ pub(super) struct RegexRule {
 
 impl RegexRule {
     pub(super) fn new(pattern: &str, mode: Mode) -> Result<Self, RegexError> {
-        let hir = regex_syntax::parse(pattern).map_err(RegexError::new)?;
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(mode == Mode::SearchIgnoreCase)
+            .build()
+            .parse(pattern)
+            .map_err(RegexError::new)?;
         // Anchoring through the syntax tree, not the pattern text: text such
         // as `a)|(?:b` cannot escape it.
         let hir = match mode {
             Mode::Full => Hir::concat(vec![hir, Hir::look(Look::End)]),
-            Mode::Search => hir,
+            Mode::Search | Mode::SearchIgnoreCase => hir,
         };
         let start_kind = match mode {
             Mode::Full => StartKind::Anchored,
-            Mode::Search => StartKind::Unanchored,
+            Mode::Search | Mode::SearchIgnoreCase => StartKind::Unanchored,
         };
         let dfa = thompson::Compiler::new()
             .configure(thompson::Config::new().nfa_size_limit(Some(DFA_SIZE_LIMIT)))
@@ -92,7 +99,7 @@ impl RegexRule {
     fn anchored(&self) -> Anchored {
         match self.mode {
             Mode::Full => Anchored::Yes,
-            Mode::Search => Anchored::No,
+            Mode::Search | Mode::SearchIgnoreCase => Anchored::No,
         }
     }
 

@@ -489,6 +489,77 @@ fn sentry_targets_are_substrings_and_leak_through_queries() {
     );
 }
 
+/// Sentry 11 (`matchesTracePropagationTargets`, `@sentry/core` 11.x):
+/// `url.toLowerCase().includes(target.toLowerCase())` for strings, and each
+/// regex tested with the `i` flag.
+#[test]
+fn sentry_targets_match_as_sentry_11_does() {
+    let allow = Allowlist::builder()
+        .sentry_targets(["API.Example.com", "/Orders/"])
+        .build()
+        .unwrap();
+    check(
+        &allow,
+        "sentry_targets, Sentry 11 strings",
+        &[
+            ("https://api.example.com/v1", true), // target lowercased
+            ("https://API.EXAMPLE.COM/v1", true), // URL lowercased
+            ("https://shop.test/ORDERS/7", true), // path without case too
+            ("https://shop.test/orders/7", true),
+            ("https://shop.test/order/7", false),
+            ("https://cdn.example.org/", false),
+        ],
+    );
+    // A plain `substring` rule keeps its case.
+    let allow = Allowlist::builder()
+        .substring("/Orders/")
+        .sentry_targets(["api.example.com"])
+        .build()
+        .unwrap();
+    check(
+        &allow,
+        "substring with case next to Sentry targets",
+        &[
+            ("https://shop.test/Orders/7", true),
+            ("https://shop.test/orders/7", false),
+            ("https://API.example.com/x", true),
+        ],
+    );
+    #[cfg(feature = "regex")]
+    {
+        let allow = Allowlist::builder()
+            .sentry_targets([Pattern::regex(r"^https://API\.example\.com/V1/")])
+            .build()
+            .unwrap();
+        check(
+            &allow,
+            "sentry_targets, Sentry 11 regex with i",
+            &[
+                ("https://api.example.com/v1/x", true),
+                ("https://api.example.com/V1/x", true),
+                ("https://evil.test/?https://api.example.com/v1/", false),
+            ],
+        );
+        // `regex_search` itself keeps its case.
+        let allow = Allowlist::builder().regex_search(r"/V1/").build().unwrap();
+        check(
+            &allow,
+            "regex_search with case",
+            &[
+                ("https://a.test/V1/x", true),
+                ("https://a.test/v1/x", false),
+            ],
+        );
+    }
+    // A URL longer than the stack buffer is read in place, without case too.
+    let long = format!("https://a.test/{}/ORDERS/", "x".repeat(300));
+    let allow = Allowlist::builder()
+        .sentry_targets(["/orders/"])
+        .build()
+        .unwrap();
+    assert!(allow.matches_uri(&long.parse().unwrap()));
+}
+
 #[test]
 fn propagate_trace_header_cors_urls_are_exact_strings() {
     let allow = Allowlist::builder()

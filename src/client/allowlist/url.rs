@@ -327,7 +327,7 @@ impl<'a> NormalizedUrl<'a> {
     }
 
     /// The text written into `buf`; `None` when it does not fit.
-    pub(super) fn write_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    pub(super) fn write_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b mut [u8]> {
         let out = buf.get_mut(..self.len)?;
         let mut at = 0;
         for (part, lower) in self.parts() {
