@@ -180,6 +180,34 @@ pub(crate) const OPENTELEMETRY_VERSION: &str = "0.33";
 /// The `tracing-opentelemetry` version this crate is built with.
 pub(crate) const TRACING_OPENTELEMETRY_VERSION: &str = "0.34";
 
+/// Guides: how to set the layers up and why, one page each. Their code
+/// blocks are doc tests. Built with the features they use (docs.rs builds
+/// with all of them).
+#[cfg(all(
+    any(doc, doctest),
+    feature = "axum",
+    feature = "html",
+    feature = "reqwest-middleware",
+    feature = "sentry",
+    feature = "tonic"
+))]
+pub mod guide {
+    #[doc = include_str!("guide/server.md")]
+    pub mod server {}
+    #[doc = include_str!("guide/client.md")]
+    pub mod client {}
+    #[doc = include_str!("guide/frontend.md")]
+    pub mod frontend {}
+    #[doc = include_str!("guide/sentry.md")]
+    pub mod sentry {}
+    #[doc = include_str!("guide/grpc.md")]
+    pub mod grpc {}
+    #[doc = include_str!("guide/w3c.md")]
+    pub mod w3c {}
+    #[doc = include_str!("guide/performance.md")]
+    pub mod performance {}
+}
+
 /// The README's code blocks, compiled and run as doc tests so they stay true
 /// (`cargo test --all-features`).
 #[cfg(all(

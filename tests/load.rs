@@ -8,7 +8,7 @@
 //! after the warm-up.
 //!
 //! CI runs a bounded count; `LOAD_TEST_REQUESTS=1000000 cargo test --release
-//! --all-features --test load -- --nocapture` is the long run (README,
+//! --all-features --test load -- --nocapture` is the long run (the performance guide,
 //! "Reliability").
 
 #[path = "it/support/http_support.rs"]

@@ -384,7 +384,7 @@ impl<M> TraceContextLayer<M> {
     /// `max-age` without `private` or `no-store`, else `Expires`, or
     /// `Last-Modified` on a heuristically cacheable status; GET and HEAD only;
     /// with `Authorization` only when `public`, `s-maxage` or
-    /// `must-revalidate`) is in the README. A `DEBUG` event names the
+    /// `must-revalidate`) is in the server guide (`guide::server`). A `DEBUG` event names the
     /// directive each time entries are left out. Turn it on if your caches
     /// vary on or strip these headers. A second call replaces the first.
     ///

@@ -62,7 +62,7 @@
 //!   [`TraceContextLayer::tracer`], made the current OpenTelemetry context
 //!   around the inner call and every poll of the response future and body,
 //!   and ended explicitly when the body ends, fails or is dropped. It costs
-//!   less (see the README's Performance section), and gives up:
+//!   less (see the performance guide, `guide::performance`), and gives up:
 //!   - `tracing::Span::current()` is not the server span: use
 //!     `opentelemetry::Context::current()` (or [`RequestTrace::context`]);
 //!   - `tracing` filters and `fmt` output do not see it, and

@@ -647,7 +647,7 @@ impl reqwest_middleware::Middleware for Failover {
 
 /// Trace headers never follow a redirect (or a failover) to a URL the
 /// allowlist denies, in every documented set-up; the undocumented orders
-/// are shown to leak (so the README's rules matter) and are reported with
+/// are shown to leak (so the client guide's rules matter) and are reported with
 /// one `WARN`. Real servers on 127.0.0.1 record what each one got.
 #[tokio::test]
 async fn redirects_and_failovers_never_carry_trace_headers_to_denied_hosts() {
@@ -882,7 +882,7 @@ async fn redirects_and_failovers_never_carry_trace_headers_to_denied_hosts() {
     assert_eq!(trace_headers(&backup_seen), [Vec::<&str>::new()]);
 
     //    Inside it, the failover rewrites the URL after the layer judged
-    //    it: the backup gets the headers (hence the README's rule).
+    //    it: the backup gets the headers (hence the client guide's rule).
     let (backup, backup_seen) = hop(http::StatusCode::OK, None).await;
     let (primary, primary_seen) = hop(http::StatusCode::SERVICE_UNAVAILABLE, None).await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
