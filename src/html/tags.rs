@@ -92,8 +92,17 @@ impl TraceMetaTags {
     #[must_use]
     pub fn for_request(trace: &RequestTrace) -> Option<Self> {
         let traceparent = trace.traceparent()?;
-        let state = trace.context().span().span_context().trace_state().header();
-        let tags = Self::new(traceparent, Some(&state));
+        // What an outgoing call would send: the incoming `tracestate` as
+        // carried (an unsampled request's is not in OpenTelemetry's
+        // `TraceState`), with what the application changed.
+        let cx = trace.context();
+        let span = cx.span();
+        let state = crate::propagation::outgoing_tracestate(
+            cx,
+            span.span_context(),
+            crate::wire::DEFAULT_TRACESTATE_LIMIT,
+        );
+        let tags = Self::new(traceparent, state.as_ref().and_then(|v| v.to_str().ok()));
         #[cfg(feature = "sentry")]
         if trace.sentry() {
             if let Some(st) = trace.sentry_trace() {

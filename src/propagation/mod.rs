@@ -319,7 +319,11 @@ pub(crate) fn outgoing_traceparent(
 
 /// The `tracestate` to send for the span context `sc` of `cx` (see
 /// [`WireTrace::tracestate`]).
-fn outgoing_tracestate(cx: &Context, sc: &SpanContext, limit: usize) -> Option<HeaderValue> {
+pub(crate) fn outgoing_tracestate(
+    cx: &Context,
+    sc: &SpanContext,
+    limit: usize,
+) -> Option<HeaderValue> {
     match WireContext::trace_of(cx, sc.trace_id()) {
         Some(trace) => trace.tracestate(sc.trace_state(), limit),
         None => encode_members(|| sc.trace_state().into_iter(), limit),

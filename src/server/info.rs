@@ -115,7 +115,11 @@ impl RequestTrace {
         &self.cx
     }
 
-    /// The span context of [`RequestTrace::context`].
+    /// The span context of [`RequestTrace::context`]. For an unsampled
+    /// request its `TraceState` is empty: the incoming `tracestate` is not
+    /// converted into OpenTelemetry's type for spans nobody records; the
+    /// crate's injection (and [`TraceMetaTags`](crate::html::TraceMetaTags))
+    /// still send it on.
     #[must_use]
     pub fn span_context(&self) -> SpanContext {
         self.cx.span().span_context().clone()

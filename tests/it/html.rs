@@ -196,3 +196,50 @@ async fn without_opentelemetry_no_tags_are_invented() {
     .await;
     assert_eq!(body, "<html><head></head></html>");
 }
+
+/// A page rendered for an unsampled request (flags `00`) still carries the
+/// incoming `tracestate` in its meta tag, although OpenTelemetry's
+/// `TraceState` is not built for such requests: the tag is what an outgoing
+/// call would send.
+#[tokio::test]
+async fn unsampled_pages_keep_the_tracestate_meta_tag() {
+    let _otel = otel::install();
+    for (flags, state) in [
+        ("00", "congo=t61rcWkgMzE,rojo=1"),
+        ("01", "congo=t61rcWkgMzE,rojo=1"),
+    ] {
+        let svc = TraceContextLayer::new().layer(MetaTagsLayer::new().layer(tower::service_fn(
+            |_: Request<()>| async {
+                let mut res = Response::new(Chunks(
+                    vec![Bytes::from_static(b"<html><head></head></html>")].into(),
+                ));
+                res.headers_mut()
+                    .insert("content-type", "text/html".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            },
+        )));
+        let res = svc
+            .oneshot(
+                Request::get("/")
+                    .header(
+                        "traceparent",
+                        format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"),
+                    )
+                    .header("tracestate", state)
+                    .body(())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let html = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        assert!(
+            html.contains(&format!("<meta name=\"tracestate\" content=\"{state}\">")),
+            "flags {flags}: {html}"
+        );
+        assert!(
+            html.contains(&format!("-{flags}\">")),
+            "flags {flags}: {html}"
+        );
+    }
+}
