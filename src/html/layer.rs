@@ -20,6 +20,7 @@ use crate::html::service::MetaTags;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MetaTagsLayer {
     trace_cacheable_responses: bool,
+    datadog: bool,
 }
 
 impl MetaTagsLayer {
@@ -50,10 +51,28 @@ impl MetaTagsLayer {
     }
 }
 
+impl MetaTagsLayer {
+    /// Whether to add Datadog RUM's page-load tags, `dd-trace-id` and
+    /// `dd-trace-time` (see [`TraceMetaTags::with_datadog`](crate::html::TraceMetaTags::with_datadog);
+    /// default off). They follow the same shared-cache rule as the other
+    /// tags. A second call replaces the first.
+    ///
+    /// ```
+    /// # use tower_trace_context::html::MetaTagsLayer;
+    /// let layer = MetaTagsLayer::new().datadog(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn datadog(mut self, enabled: bool) -> Self {
+        self.datadog = enabled;
+        self
+    }
+}
+
 impl<S> Layer<S> for MetaTagsLayer {
     type Service = MetaTags<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetaTags::from_parts(inner, self.trace_cacheable_responses)
+        MetaTags::from_parts(inner, self.trace_cacheable_responses, self.datadog)
     }
 }

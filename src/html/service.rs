@@ -16,13 +16,15 @@ use crate::server::{CacheRequest, RequestTrace};
 pub struct MetaTags<S> {
     inner: S,
     trace_cacheable_responses: bool,
+    datadog: bool,
 }
 
 impl<S> MetaTags<S> {
-    pub(crate) fn from_parts(inner: S, trace_cacheable_responses: bool) -> Self {
+    pub(crate) fn from_parts(inner: S, trace_cacheable_responses: bool, datadog: bool) -> Self {
         Self {
             inner,
             trace_cacheable_responses,
+            datadog,
         }
     }
 
@@ -58,6 +60,10 @@ where
             .then(|| req.extensions().get::<RequestTrace>())
             .flatten()
             .and_then(TraceMetaTags::for_request)
+            .map(|tags| match self.datadog {
+                true => tags.with_datadog(std::time::SystemTime::now()),
+                false => tags,
+            })
             .map(|tags| tags.to_bytes());
         let cache = (!self.trace_cacheable_responses)
             .then(|| CacheRequest::of(req.method(), req.headers()));

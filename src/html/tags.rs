@@ -33,6 +33,8 @@ pub struct TraceMetaTags {
     sentry_trace: Option<SentryTrace>,
     #[cfg(feature = "sentry")]
     baggage: Option<String>,
+    /// Datadog's `dd-trace-id` (decimal) and `dd-trace-time` (ms).
+    datadog: Option<(u64, u128)>,
 }
 
 impl TraceMetaTags {
@@ -46,7 +48,41 @@ impl TraceMetaTags {
             sentry_trace: None,
             #[cfg(feature = "sentry")]
             baggage: None,
+            datadog: None,
         }
+    }
+
+    /// Adds Datadog RUM's page-load tags: `<meta name="dd-trace-id">`, the
+    /// trace id's low 64 bits in decimal (Datadog's own trace ids are 64-bit),
+    /// and `<meta name="dd-trace-time">`, `rendered_at` in milliseconds since
+    /// the Unix epoch (Datadog's browser SDK ignores tags older than two
+    /// minutes). Datadog RUM reads only these on page load, never
+    /// `traceparent`. A second call replaces the first.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_trace_context::{html::TraceMetaTags, TraceParent};
+    ///
+    /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
+    /// let at = UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+    /// let tags = TraceMetaTags::new(tp, None).with_datadog(at);
+    /// assert!(tags.to_string().ends_with(
+    ///     "<meta name=\"dd-trace-id\" content=\"9532127138774266268\">\
+    ///      <meta name=\"dd-trace-time\" content=\"1765000000123\">"
+    /// ));
+    /// # Ok::<(), tower_trace_context::TraceParentError>(())
+    /// ```
+    #[must_use]
+    pub fn with_datadog(mut self, rendered_at: std::time::SystemTime) -> Self {
+        let low = self.traceparent.trace_id().to_bytes();
+        let low = u64::from_be_bytes([
+            low[8], low[9], low[10], low[11], low[12], low[13], low[14], low[15],
+        ]);
+        let ms = rendered_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        self.datadog = Some((low, ms));
+        self
     }
 
     /// Adds Sentry's tags (feature `sentry`): `<meta name="sentry-trace">`
@@ -158,6 +194,13 @@ impl fmt::Display for TraceMetaTags {
                 escape_attr(f, baggage)?;
                 f.write_str("\">")?;
             }
+        }
+        if let Some((trace_id, ms)) = self.datadog {
+            write!(
+                f,
+                "<meta name=\"dd-trace-id\" content=\"{trace_id}\">\
+                 <meta name=\"dd-trace-time\" content=\"{ms}\">"
+            )?;
         }
         Ok(())
     }

@@ -243,3 +243,58 @@ async fn unsampled_pages_keep_the_tracestate_meta_tag() {
         );
     }
 }
+
+/// `MetaTagsLayer::datadog(true)` adds Datadog RUM's page-load tags: the
+/// trace id's low 64 bits in decimal and the render time in milliseconds;
+/// a page a shared cache may store gets none, like the other tags.
+#[tokio::test]
+async fn datadog_page_load_tags() {
+    let _otel = otel::install();
+    for cache_control in [None, Some("public, max-age=60")] {
+        let svc = TraceContextLayer::new().layer(MetaTagsLayer::new().datadog(true).layer(
+            tower::service_fn(move |_: Request<()>| async move {
+                let mut res = Response::new(Chunks(
+                    vec![Bytes::from_static(b"<html><head></head></html>")].into(),
+                ));
+                res.headers_mut()
+                    .insert("content-type", "text/html".parse().unwrap());
+                if let Some(value) = cache_control {
+                    res.headers_mut()
+                        .insert("cache-control", value.parse().unwrap());
+                }
+                Ok::<_, Infallible>(res)
+            }),
+        ));
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let res = svc
+            .oneshot(
+                Request::get("/")
+                    .header("traceparent", TP)
+                    .body(())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let html = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        let content = |name: &str| {
+            let start = html.find(&format!("<meta name=\"{name}\" content=\""))?;
+            let rest = &html[start..];
+            let value = rest.split('"').nth(3)?;
+            Some(value.to_owned())
+        };
+        match cache_control {
+            Some(_) => assert_eq!(content("dd-trace-id"), None, "{html}"),
+            None => {
+                // 4bf92f3577b34da6a3ce929d0e0e4736: the low half, a3ce929d0e0e4736.
+                let low = u64::from_str_radix("a3ce929d0e0e4736", 16).unwrap();
+                assert_eq!(content("dd-trace-id"), Some(low.to_string()), "{html}");
+                let ms: u128 = content("dd-trace-time").unwrap().parse().unwrap();
+                assert!(ms >= before && ms < before + 60_000, "{ms} vs {before}");
+            }
+        }
+    }
+}
