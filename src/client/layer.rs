@@ -7,7 +7,7 @@ use tower_layer::Layer;
 use crate::client::allowlist::Allowlist;
 use crate::client::propagate::ClientConfig;
 use crate::client::service::Propagate;
-use crate::client::span::{ClientRequest, MakeClientSpan};
+use crate::client::span::{MakeClientSpan, MakeSpan};
 
 /// Injects trace context into outgoing requests to allowlisted URLs (see the
 /// [module docs](crate::client)).
@@ -89,10 +89,7 @@ impl PropagateLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn make_span<F>(mut self, make_span: F) -> Self
-    where
-        F: Fn(&ClientRequest<'_>) -> tracing::Span + Send + Sync + 'static,
-    {
+    pub fn make_span<M: MakeSpan>(mut self, make_span: M) -> Self {
         Arc::make_mut(&mut self.config).make_span = Some(MakeClientSpan(Arc::new(make_span)));
         self
     }

@@ -81,4 +81,4 @@ pub use layer::PropagateLayer;
 pub use middleware::PropagateMiddleware;
 pub use request::{OutgoingRequest, OutgoingResponse};
 pub use service::Propagate;
-pub use span::{ClientRequest, ClientSpan};
+pub use span::{ClientRequest, ClientSpan, MakeSpan};

@@ -91,7 +91,7 @@ impl ClientConfig {
                     ClientRequest::with_kind(req.method(), url, req.headers(), allowed, kind);
                 match &self.make_span {
                     Some(make_span) => {
-                        let span = (make_span.0)(&request);
+                        let span = make_span.0.make_span(&request);
                         // A hook handing back the current span makes no
                         // client span: the call's outcome must not land on
                         // the caller's span.

@@ -306,9 +306,39 @@ fn static_method(method: &Method) -> Cow<'static, str> {
     }
 }
 
+/// Creates the client span of a request, the client's counterpart of the
+/// server's [`MakeSpan`](crate::server::MakeSpan); closures
+/// `Fn(&ClientRequest<'_>) -> Span` implement it. See
+/// [`PropagateLayer::make_span`](crate::client::PropagateLayer::make_span).
+///
+/// ```
+/// use tower_trace_context::client::{ClientRequest, MakeSpan};
+///
+/// struct Named;
+/// impl MakeSpan for Named {
+///     fn make_span(&self, req: &ClientRequest<'_>) -> tracing::Span {
+///         tracing::info_span!("call", otel.kind = "client", url = %req.url())
+///     }
+/// }
+/// # let _ = Named;
+/// ```
+pub trait MakeSpan: Send + Sync + 'static {
+    /// Makes the span for `request`.
+    fn make_span(&self, request: &ClientRequest<'_>) -> Span;
+}
+
+impl<F> MakeSpan for F
+where
+    F: Fn(&ClientRequest<'_>) -> Span + Send + Sync + 'static,
+{
+    fn make_span(&self, request: &ClientRequest<'_>) -> Span {
+        self(request)
+    }
+}
+
 /// The span hook of a client configuration.
 #[derive(Clone)]
-pub(crate) struct MakeClientSpan(pub(crate) Arc<dyn Fn(&ClientRequest<'_>) -> Span + Send + Sync>);
+pub(crate) struct MakeClientSpan(pub(crate) Arc<dyn MakeSpan>);
 
 impl fmt::Debug for MakeClientSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
