@@ -56,7 +56,7 @@ impl PropagateLayer {
     }
 
     /// Makes the client span with `make_span` instead of
-    /// [`ClientRequest::default_span`] (HTTP and gRPC alike). The trace
+    /// [`ClientRequest::default_span`](crate::client::ClientRequest::default_span) (HTTP and gRPC alike). The trace
     /// context sent is the returned span's, so it should be a child of the
     /// current span (the default parent of a new span) and have an
     /// OpenTelemetry context. It must be a new span: one the hook hands back
