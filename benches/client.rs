@@ -95,16 +95,12 @@ fn reqwest_variants(addr: std::net::SocketAddr) -> Vec<(&'static str, &'static s
                 .as_u16()
         })
     };
-    let middleware = |layer: PropagateLayer| -> Call {
-        let client = reqwest_middleware::ClientBuilder::new(http.clone())
-            .with(PropagateMiddleware::new(layer))
-            .build();
-        Box::new(move |rt, url| {
-            rt.block_on(client.get(url).send())
-                .unwrap()
-                .status()
-                .as_u16()
-        })
+    let middleware = |layer: PropagateLayer| {
+        middleware_call(
+            reqwest_middleware::ClientBuilder::new(http.clone())
+                .with(PropagateMiddleware::new(layer))
+                .build(),
+        )
     };
     let plain = http.clone();
     let hand = http.clone();
@@ -175,7 +171,11 @@ fn reqwest_variants(addr: std::net::SocketAddr) -> Vec<(&'static str, &'static s
 /// A reqwest-middleware client with no middleware: what the middleware
 /// variants pay before any middleware runs.
 fn middleware_bare(http: reqwest::Client) -> Call {
-    let client = reqwest_middleware::ClientBuilder::new(http).build();
+    middleware_call(reqwest_middleware::ClientBuilder::new(http).build())
+}
+
+/// One GET through a reqwest-middleware client.
+fn middleware_call(client: reqwest_middleware::ClientWithMiddleware) -> Call {
     Box::new(move |rt, url| {
         rt.block_on(client.get(url).send())
             .unwrap()
@@ -202,15 +202,11 @@ impl reqwest_middleware::Middleware for Noop {
 
 /// A reqwest-middleware client with [`Noop`].
 fn middleware_noop(http: reqwest::Client) -> Call {
-    let client = reqwest_middleware::ClientBuilder::new(http)
-        .with(Noop)
-        .build();
-    Box::new(move |rt, url| {
-        rt.block_on(client.get(url).send())
-            .unwrap()
-            .status()
-            .as_u16()
-    })
+    middleware_call(
+        reqwest_middleware::ClientBuilder::new(http)
+            .with(Noop)
+            .build(),
+    )
 }
 
 /// A loopback server answering every GET.

@@ -54,20 +54,16 @@ pub(crate) struct TracerSlot {
 }
 
 impl TracerSlot {
-    pub(crate) fn given(tracer: BoxedTracer) -> Self {
-        Self {
-            given: Some(tracer),
-            global: OnceLock::new(),
-        }
-    }
-
     /// A slot holding `tracer` (a layer's `tracer(..)` builder).
     pub(crate) fn of<T>(tracer: T) -> std::sync::Arc<Self>
     where
         T: opentelemetry::trace::Tracer + Send + Sync + 'static,
         T::Span: Send + Sync + 'static,
     {
-        std::sync::Arc::new(Self::given(BoxedTracer::new(Box::new(tracer))))
+        std::sync::Arc::new(Self {
+            given: Some(BoxedTracer::new(Box::new(tracer))),
+            global: OnceLock::new(),
+        })
     }
 
     /// Runs `start` with the tracer: the given one, or the global
@@ -193,12 +189,7 @@ impl Recorder {
     /// not cross an `.await`.
     pub(crate) fn in_scope<R>(&self, pass: Option<&Context>, f: impl FnOnce() -> R) -> R {
         let _enter = self.span.enter();
-        let cx = match self.own {
-            true => self.otel.as_ref(),
-            false => pass,
-        };
-        let _attached = cx.cloned().map(Context::attach);
-        f()
+        self.in_context(pass, f)
     }
 
     /// Runs `f` with the context the request's work sees made current: the

@@ -7,7 +7,7 @@ use reqwest_middleware::{Middleware, Next, Result};
 
 use crate::client::propagate::{ClientConfig, record_error, record_response};
 use crate::client::redirect::check_final_url;
-use crate::client::{PropagateLayer, UrlParts};
+use crate::client::{OutgoingResponse, PropagateLayer};
 
 /// Injects trace context into requests to allowlisted URLs, as a
 /// `reqwest-middleware` middleware: a [`PropagateLayer`] and its
@@ -58,7 +58,7 @@ impl Middleware for PropagateMiddleware {
         let result = next.run(req, extensions).await;
         match &result {
             Ok(response) => {
-                check_final_url(&span, UrlParts::from_url(response.url()));
+                check_final_url(&span, OutgoingResponse::final_url(response));
                 record_response(&mut span, response.status(), response.headers());
             }
             Err(_) => record_error::<reqwest_middleware::Error>(&span),

@@ -108,15 +108,21 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
     None
 }
 
+/// `(package.Service, Method)` of a gRPC call (`content-type:
+/// application/grpc*` and a `/{package.Service}/{Method}` path), found once
+/// per request for the name and the attributes.
+pub(crate) fn grpc_call<B>(request: &Request<B>) -> Option<(&str, &str)> {
+    crate::grpc::Grpc::of(request.headers())?;
+    crate::grpc::service_and_method(request.uri().path())
+}
+
 /// The span name: `{method} {route}`, `{method}` (`HTTP` for an unknown
-/// method), or a gRPC call's `{package.Service}/{Method}`. Allocated only
-/// with a route or for gRPC.
-pub(crate) fn span_name<B>(request: &Request<B>) -> Cow<'static, str> {
-    if crate::grpc::Grpc::of(request.headers()).is_some() {
+/// method), or a gRPC call's `{package.Service}/{Method}` (`grpc`: see
+/// [`grpc_call`]). Allocated only with a route or for gRPC.
+pub(crate) fn span_name<B>(request: &Request<B>, grpc: Option<(&str, &str)>) -> Cow<'static, str> {
+    if grpc.is_some() {
         let path = request.uri().path();
-        if crate::grpc::service_and_method(path).is_some() {
-            return Cow::Owned(path.get(1..).unwrap_or_default().to_owned());
-        }
+        return Cow::Owned(path.get(1..).unwrap_or_default().to_owned());
     }
     let method = known_method(request.method().as_str()).unwrap_or("HTTP");
     match route(request) {
@@ -136,13 +142,14 @@ pub(crate) fn span_name<B>(request: &Request<B>) -> Cow<'static, str> {
 /// with `fields` (the direct path), or without the ones the `tracing` span
 /// declares as fields (`http.request.method`, `http.route`; `rpc.service`,
 /// `rpc.method`). Static values allocate nothing.
-pub(crate) fn attributes<B>(request: &Request<B>, fields: bool, out: &mut Vec<KeyValue>) {
+pub(crate) fn attributes<B>(
+    request: &Request<B>,
+    grpc: Option<(&str, &str)>,
+    fields: bool,
+    out: &mut Vec<KeyValue>,
+) {
     let (server_address, server_port) = server_address(request);
     let peer = PeerAddr::socket_of(request.extensions());
-    let grpc = match crate::grpc::Grpc::of(request.headers()) {
-        Some(_) => crate::grpc::service_and_method(request.uri().path()),
-        None => None,
-    };
     match grpc {
         Some((service, method)) => {
             out.push(KeyValue::new("rpc.system", "grpc"));
@@ -321,23 +328,22 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         // `String` before the sampler decides. The other attributes go to
         // the OpenTelemetry span in one batch, when it records
         // (`layer_attributes`).
-        let name = span_name(request);
-        if crate::grpc::Grpc::of(request.headers()).is_some() {
-            if let Some((service, method)) = crate::grpc::service_and_method(request.uri().path()) {
-                return tracing::info_span!(
-                    "gRPC request",
-                    otel.kind = "server",
-                    otel.name = &*name,
-                    rpc.service = service,
-                    rpc.method = method,
-                    rpc.grpc.status_code = Empty,
-                    rpc.response.status_code = Empty,
-                    http.response.status_code = Empty,
-                    otel.status_code = Empty,
-                    otel.status_description = Empty,
-                    error.type = Empty,
-                );
-            }
+        let grpc = grpc_call(request);
+        let name = span_name(request, grpc);
+        if let Some((service, method)) = grpc {
+            return tracing::info_span!(
+                "gRPC request",
+                otel.kind = "server",
+                otel.name = &*name,
+                rpc.service = service,
+                rpc.method = method,
+                rpc.grpc.status_code = Empty,
+                rpc.response.status_code = Empty,
+                http.response.status_code = Empty,
+                otel.status_code = Empty,
+                otel.status_description = Empty,
+                error.type = Empty,
+            );
         }
         let method = known_method(request.method().as_str()).unwrap_or("_OTHER");
         tracing::info_span!(

@@ -16,6 +16,7 @@ use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::TraceParentError;
+use crate::grpc::{Grpc, service_and_method};
 use crate::server::CacheRequest;
 use crate::server::Config;
 use crate::server::future::{ResponseFuture, ResponseState};
@@ -153,6 +154,7 @@ where
             .is_some()
             .then(std::time::Instant::now);
         let config = &*self.config;
+        let grpc = Grpc::of(req.headers());
         let Opened {
             span,
             cx,
@@ -161,8 +163,8 @@ where
             incoming,
             decision,
         } = match config.span_path {
-            SpanPath::Tracing => open_tracing(config, &mut self.make_span, &req),
-            SpanPath::OpenTelemetry => open_opentelemetry(config, &req),
+            SpanPath::Tracing => open_tracing(config, &mut self.make_span, &req, grpc),
+            SpanPath::OpenTelemetry => open_opentelemetry(config, &req, grpc),
         };
         let trace = RequestTrace {
             cx,
@@ -173,8 +175,7 @@ where
             sentry: config.sentry.clone(),
         };
         // A gRPC client is no browser: no browser headers, unless asked.
-        let grpc = crate::grpc::Grpc::of(req.headers());
-        let browser = config.grpc_browser_headers || grpc != Some(crate::grpc::Grpc::Plain);
+        let browser = config.grpc_browser_headers || grpc != Some(Grpc::Plain);
         let traceparent = match config.server_timing.is_empty() || !server_span || !browser {
             true => None,
             false => trace.traceparent(),
@@ -249,7 +250,12 @@ impl Opened {
 /// The `tracing` path: the span `make_span` makes, parented by
 /// tracing-opentelemetry; the default span's OpenTelemetry-only attributes
 /// in one batch when it records.
-fn open_tracing<B, M: MakeSpan<B>>(config: &Config, make_span: &mut M, req: &Request<B>) -> Opened {
+fn open_tracing<B, M: MakeSpan<B>>(
+    config: &Config,
+    make_span: &mut M,
+    req: &Request<B>,
+    grpc: Option<Grpc>,
+) -> Opened {
     let span = make_span.make_span(req);
     // Tracing off (no subscriber, or the span filtered out): no
     // OpenTelemetry types are built for the span; the incoming context is
@@ -283,7 +289,8 @@ fn open_tracing<B, M: MakeSpan<B>>(config: &Config, make_span: &mut M, req: &Req
     let recorder = Recorder::tracing(span, Some(server_cx.clone()));
     if recorder.is_recording() && make_span.layer_attributes() {
         let mut attributes = Vec::with_capacity(12);
-        crate::server::make_span::attributes(req, false, &mut attributes);
+        let call = grpc.and_then(|_| service_and_method(req.uri().path()));
+        crate::server::make_span::attributes(req, call, false, &mut attributes);
         server_cx.span().set_attributes(attributes);
     }
     Opened {
@@ -298,7 +305,8 @@ fn open_tracing<B, M: MakeSpan<B>>(config: &Config, make_span: &mut M, req: &Req
 
 /// The direct path: an OpenTelemetry span started with the remote parent
 /// (or the current context), no `tracing` span.
-fn open_opentelemetry<B>(config: &Config, req: &Request<B>) -> Opened {
+fn open_opentelemetry<B>(config: &Config, req: &Request<B>, grpc: Option<Grpc>) -> Opened {
+    let call = grpc.and_then(|_| service_and_method(req.uri().path()));
     let resolved = resolve(config, req, None, true);
     let parent = otel_parent(&resolved, config.random_trace_ids);
     let Resolved {
@@ -309,7 +317,7 @@ fn open_opentelemetry<B>(config: &Config, req: &Request<B>) -> Opened {
     } = resolved;
     match config
         .tracer
-        .with(|tracer| crate::server::span_path::start(tracer, req, &parent, link.clone()))
+        .with(|tracer| crate::server::span_path::start(tracer, req, call, &parent, link.clone()))
     {
         Some((cx, recording)) => Opened {
             span: Recorder::opentelemetry(cx.clone(), recording),

@@ -18,10 +18,11 @@ use crate::server::make_span;
 pub(crate) fn start<B>(
     tracer: &BoxedTracer,
     req: &Request<B>,
+    grpc: Option<(&str, &str)>,
     parent: &Context,
     link: Option<SpanContext>,
 ) -> Option<(Context, bool)> {
-    let name: Cow<'static, str> = make_span::span_name(req);
+    let name: Cow<'static, str> = make_span::span_name(req, grpc);
     let mut builder = tracer.span_builder(name).with_kind(SpanKind::Server);
     if let Some(link) = link {
         builder = builder.with_links(vec![Link::with_context(link)]);
@@ -37,7 +38,7 @@ pub(crate) fn start<B>(
     };
     if eager {
         let mut attributes = Vec::with_capacity(16);
-        make_span::attributes(req, true, &mut attributes);
+        make_span::attributes(req, grpc, true, &mut attributes);
         builder = builder.with_attributes(attributes);
     }
     let mut span = tracer.build_with_context(builder, parent);
@@ -48,7 +49,7 @@ pub(crate) fn start<B>(
     let recording = span.is_recording();
     if recording && !eager {
         let mut attributes = Vec::with_capacity(16);
-        make_span::attributes(req, true, &mut attributes);
+        make_span::attributes(req, grpc, true, &mut attributes);
         // On the span while it is still ours: no lock per call.
         span.set_attributes(attributes);
     }
