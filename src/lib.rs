@@ -122,6 +122,7 @@ mod grpc;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub use grpc::fuzzing as grpc_fuzzing;
+mod formats;
 mod net;
 mod propagation;
 mod span;
@@ -134,10 +135,11 @@ pub mod html;
 pub mod sentry;
 pub mod server;
 
-#[cfg(feature = "sentry")]
-pub use error::SentryTraceError;
 pub use error::{AllowlistError, BaggageError, ConfigError, TraceParentError, TraceStateError};
+pub use formats::IncomingFormat;
 pub use net::IpNetwork;
+#[cfg(feature = "sentry")]
+pub use sentry::SentryTraceError;
 
 /// Marker traits that make the compiler name the feature a method needs:
 /// a feature-gated method exists without its feature, bound by a trait

@@ -282,27 +282,10 @@ impl PropagateLayer {
         self
     }
 
-    /// Sentry interop (feature `sentry`; default off), set up as on the
-    /// server layer: sends Sentry's `sentry-trace` (`<trace>-<span>-<0|1>`)
-    /// alongside `traceparent` to allowlisted URLs, and, when the context's
-    /// `baggage` carries no dynamic sampling context for this trace (this
-    /// service heads it), adds one: `sentry-trace_id`, `sentry-sampled` and
-    /// the public key, environment and release set on `support` (with
-    /// baggage forwarding on). `support`'s precedence, deferred-sampling and
-    /// Server-Timing settings concern incoming requests and are not used
-    /// here.
-    ///
-    /// ```
-    /// use tower_trace_context::client::{Allowlist, PropagateLayer};
-    /// use tower_trace_context::sentry::SentrySupport;
-    /// let layer = PropagateLayer::new(Allowlist::all())
-    ///     .sentry(SentrySupport::new().public_key("49d0f7386ad645858ae85020e393bef3"));
-    /// # let _ = layer;
-    /// ```
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry(mut self, support: crate::sentry::SentrySupport) -> Self {
-        Arc::make_mut(&mut self.config).sentry = Some(support);
+    /// Turns a trace format on for outgoing requests (replacing one of its
+    /// type).
+    pub(crate) fn with_format(mut self, format: Arc<dyn crate::formats::Format>) -> Self {
+        Arc::make_mut(&mut self.config).formats.add(format);
         self
     }
 }

@@ -13,10 +13,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::client::allowlist::{Allowlist, UrlParts};
 use crate::client::span::MakeClientSpan;
 use crate::client::{ClientRequest, ClientSpan, OutgoingRequest};
+use crate::formats::Formats;
 use crate::grpc::{self, Grpc};
 use crate::propagation::{baggage_value, inject};
-#[cfg(feature = "sentry")]
-use crate::sentry::{SentrySupport, SentryTrace};
 use crate::span::{SpanPath, TracerSlot};
 use crate::wire::headers::{BAGGAGE, BROWSER_TRACE_HEADERS, SENTRY_TRACE};
 
@@ -26,8 +25,8 @@ pub(crate) struct ClientConfig {
     pub(crate) client_span: bool,
     pub(crate) strip: bool,
     pub(crate) baggage: bool,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<SentrySupport>,
+    /// The trace formats besides W3C turned on.
+    pub(crate) formats: Formats,
     /// Scheme, host and port path-only request URIs go to.
     pub(crate) origin: Option<(Box<str>, Box<str>, Option<u16>)>,
     /// The span hook; `None`: [`ClientRequest::default_span`].
@@ -45,8 +44,7 @@ impl ClientConfig {
             client_span: true,
             strip: true,
             baggage: true,
-            #[cfg(feature = "sentry")]
-            sentry: None,
+            formats: Formats::default(),
             origin: None,
             make_span: None,
             span_path: SpanPath::Tracing,
@@ -139,12 +137,7 @@ impl ClientConfig {
             if cx.span().span_context().is_valid() {
                 headers.remove(SENTRY_TRACE);
             }
-            #[cfg(feature = "sentry")]
-            if self.sentry.is_some() {
-                if let Some(st) = SentryTrace::from_span_context(cx.span().span_context()) {
-                    headers.insert(SENTRY_TRACE, st.to_header_value());
-                }
-            }
+            self.formats.inject(&cx, headers);
         } else {
             if self.strip {
                 strip(req.headers_mut());
@@ -181,19 +174,13 @@ impl ClientConfig {
         span
     }
 
-    /// The `baggage` to send: the context's, with (feature `sentry`, Sentry
-    /// on) a dynamic sampling context when none describes this trace yet.
+    /// The `baggage` to send: the context's, unless a format decides it
+    /// (Sentry adds a dynamic sampling context when none describes this
+    /// trace yet).
     fn baggage_value(&self, cx: &Context, own: bool) -> Option<HeaderValue> {
-        #[cfg(feature = "sentry")]
-        if let Some(support) = &self.sentry {
-            // A fresh dynamic sampling context only from a span of this
-            // service; a context passed through (no OpenTelemetry layer)
-            // goes on as it came.
-            return support.baggage(cx, crate::propagation::context_baggage(cx), false, own);
-        }
-        #[cfg(not(feature = "sentry"))]
-        let _ = own;
-        baggage_value(cx)
+        self.formats
+            .baggage(cx, own)
+            .unwrap_or_else(|| baggage_value(cx))
     }
 }
 

@@ -5,8 +5,6 @@ use std::fmt;
 use bytes::Bytes;
 use opentelemetry::trace::TraceContextExt;
 
-#[cfg(feature = "sentry")]
-use crate::sentry::SentryTrace;
 use crate::server::RequestTrace;
 use crate::wire::traceparent::TraceParent;
 
@@ -29,10 +27,8 @@ use crate::wire::traceparent::TraceParent;
 pub struct TraceMetaTags {
     traceparent: TraceParent,
     tracestate: Option<String>,
-    #[cfg(feature = "sentry")]
-    sentry_trace: Option<SentryTrace>,
-    #[cfg(feature = "sentry")]
-    baggage: Option<String>,
+    /// Tags of other trace formats (e.g. Sentry's), name and content.
+    pub(crate) extra: Vec<(&'static str, String)>,
     /// Datadog's `dd-trace-id` (decimal) and `dd-trace-time` (ms).
     datadog: Option<(u64, u128)>,
 }
@@ -44,10 +40,7 @@ impl TraceMetaTags {
         Self {
             traceparent,
             tracestate: tracestate.filter(|s| !s.is_empty()).map(str::to_owned),
-            #[cfg(feature = "sentry")]
-            sentry_trace: None,
-            #[cfg(feature = "sentry")]
-            baggage: None,
+            extra: Vec::new(),
             datadog: None,
         }
     }
@@ -85,35 +78,10 @@ impl TraceMetaTags {
         self
     }
 
-    /// Adds Sentry's tags (feature `sentry`): `<meta name="sentry-trace">`
-    /// and, when `baggage` is a non-empty header value, `<meta name="baggage">`,
-    /// which Sentry's browser SDK reads on page load. A second call replaces
-    /// the first.
-    ///
-    /// ```
-    /// use tower_trace_context::{html::TraceMetaTags, sentry::SentryTrace, TraceParent};
-    ///
-    /// let tp: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse()?;
-    /// let st = SentryTrace::new(tp.trace_id(), tp.parent_id(), Some(true)).unwrap();
-    /// let tags = TraceMetaTags::new(tp, None).with_sentry(st, Some("sentry-environment=prod,a=1"));
-    /// assert!(tags.to_string().ends_with(
-    ///     "<meta name=\"sentry-trace\" content=\"0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1\">\
-    ///      <meta name=\"baggage\" content=\"sentry-environment=prod,a=1\">"
-    /// ));
-    /// # Ok::<(), tower_trace_context::TraceParentError>(())
-    /// ```
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn with_sentry(mut self, sentry_trace: SentryTrace, baggage: Option<&str>) -> Self {
-        self.sentry_trace = Some(sentry_trace);
-        self.baggage = baggage.filter(|s| !s.is_empty()).map(str::to_owned);
-        self
-    }
-
     /// The tags for the server span of a request, or `None` when it has no
-    /// span context (no OpenTelemetry layer). With Sentry interop on in the
-    /// server layer (feature `sentry`), Sentry's `sentry-trace` and `baggage`
-    /// tags too (see `RequestTrace::sentry_baggage`).
+    /// span context (no OpenTelemetry layer). With other trace formats on in
+    /// the server layer, their tags too: Sentry's `sentry-trace` and
+    /// `baggage` (feature `sentry`, see `RequestTrace::sentry_baggage`).
     ///
     /// ```
     /// use axum::{Extension, response::Html};
@@ -138,15 +106,8 @@ impl TraceMetaTags {
             span.span_context(),
             crate::wire::DEFAULT_TRACESTATE_LIMIT,
         );
-        let tags = Self::new(traceparent, state.as_ref().and_then(|v| v.to_str().ok()));
-        #[cfg(feature = "sentry")]
-        if trace.sentry() {
-            if let Some(st) = trace.sentry_trace() {
-                let baggage = trace.sentry_baggage();
-                let baggage = baggage.as_ref().and_then(|b| b.to_str().ok());
-                return Some(tags.with_sentry(st, baggage));
-            }
-        }
+        let mut tags = Self::new(traceparent, state.as_ref().and_then(|v| v.to_str().ok()));
+        tags.extra = trace.formats.meta_tags(trace);
         Some(tags)
     }
 
@@ -186,14 +147,10 @@ impl fmt::Display for TraceMetaTags {
             escape_attr(f, state)?;
             f.write_str("\">")?;
         }
-        #[cfg(feature = "sentry")]
-        if let Some(st) = &self.sentry_trace {
-            write!(f, "<meta name=\"sentry-trace\" content=\"{st}\">")?;
-            if let Some(baggage) = &self.baggage {
-                f.write_str("<meta name=\"baggage\" content=\"")?;
-                escape_attr(f, baggage)?;
-                f.write_str("\">")?;
-            }
+        for (name, content) in &self.extra {
+            write!(f, "<meta name=\"{name}\" content=\"")?;
+            escape_attr(f, content)?;
+            f.write_str("\">")?;
         }
         if let Some((trace_id, ms)) = self.datadog {
             write!(

@@ -33,7 +33,13 @@ use opentelemetry::trace::TraceContextExt;
 
 use crate::error::ConfigError;
 
-pub use crate::wire::sentry_trace::{SENTRY_TRACE_MAX_LEN, SentryTrace};
+mod client;
+#[cfg(feature = "html")]
+mod html;
+mod server;
+mod wire;
+
+pub use wire::{SENTRY_TRACE_MAX_LEN, SentryTrace, SentryTraceError};
 
 /// Which header wins when a request carries both a valid `traceparent` and
 /// a valid `sentry-trace` (feature `sentry`).

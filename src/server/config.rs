@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use http::HeaderName;
 
-#[cfg(feature = "sentry")]
-use crate::sentry::SentrySupport;
+use crate::formats::Formats;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust, TrustFn};
 use crate::server::response_headers::ServerTimingName;
 use crate::span::{SpanPath, TracerSlot};
@@ -33,8 +32,8 @@ pub(crate) struct Config {
     /// Browser headers (`server-timing`, CORS, `Timing-Allow-Origin`) on
     /// plain gRPC responses.
     pub(crate) grpc_browser_headers: bool,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<Arc<SentrySupport>>,
+    /// The trace formats besides W3C turned on.
+    pub(crate) formats: Formats,
     /// How the server span is made.
     pub(crate) span_path: SpanPath,
     /// The direct path's tracer.
@@ -65,8 +64,7 @@ impl Default for Config {
             trace_preflights: false,
             trace_cacheable_responses: false,
             grpc_browser_headers: false,
-            #[cfg(feature = "sentry")]
-            sentry: None,
+            formats: Formats::default(),
             span_path: SpanPath::Tracing,
             tracer: Arc::default(),
         }
@@ -91,9 +89,8 @@ impl fmt::Debug for Config {
             .field("trace_preflights", &self.trace_preflights)
             .field("trace_cacheable_responses", &self.trace_cacheable_responses)
             .field("grpc_browser_headers", &self.grpc_browser_headers)
-            .field("span_path", &self.span_path);
-        #[cfg(feature = "sentry")]
-        f.field("sentry", &self.sentry);
+            .field("span_path", &self.span_path)
+            .field("formats", &self.formats);
         f.finish()
     }
 }

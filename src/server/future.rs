@@ -42,9 +42,9 @@ pub(crate) struct ResponseState {
     pub(crate) start: Option<Instant>,
     /// The request's kind of gRPC, if any.
     pub(crate) grpc: Option<grpc::Grpc>,
-    /// `sentry-trace` and `baggage` entries.
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry_timing: Vec<HeaderValue>,
+    /// The Server-Timing entries of the other trace formats (e.g.
+    /// `sentry-trace` and `baggage`).
+    pub(crate) format_timing: Vec<HeaderValue>,
 }
 
 impl ResponseState {
@@ -59,11 +59,7 @@ impl ResponseState {
         }
         // A response a shared cache may store names no span: every later
         // visitor would be linked to this one.
-        #[cfg(feature = "sentry")]
-        let sentry_entries = !self.sentry_timing.is_empty();
-        #[cfg(not(feature = "sentry"))]
-        let sentry_entries = false;
-        let trace_entries = self.traceparent.is_some() || sentry_entries;
+        let trace_entries = self.traceparent.is_some() || !self.format_timing.is_empty();
         if trace_entries && !self.config.trace_cacheable_responses {
             if let Some(reason) = shared_cache_may_store(self.cache, status, headers) {
                 tracing::debug!(
@@ -72,8 +68,7 @@ impl ResponseState {
                     "no trace entries in server-timing: a shared cache may store this response"
                 );
                 self.traceparent = None;
-                #[cfg(feature = "sentry")]
-                self.sentry_timing.clear();
+                self.format_timing.clear();
             }
         }
         let mut wrote_server_timing = false;
@@ -87,10 +82,8 @@ impl ResponseState {
             headers.append(SERVER_TIMING, name.duration_entry(start.elapsed()));
             wrote_server_timing = true;
         }
-        #[cfg(feature = "sentry")]
-        let wrote_server_timing = wrote_server_timing || !self.sentry_timing.is_empty();
-        #[cfg(feature = "sentry")]
-        for value in std::mem::take(&mut self.sentry_timing) {
+        let wrote_server_timing = wrote_server_timing || !self.format_timing.is_empty();
+        for value in std::mem::take(&mut self.format_timing) {
             headers.append(SERVER_TIMING, value);
         }
         if let TimingAllowOrigin::Any = self.config.timing_allow_origin {

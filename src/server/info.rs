@@ -5,6 +5,7 @@ use opentelemetry::baggage::Baggage;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
 use crate::error::TraceParentError;
+use crate::formats::{Formats, IncomingFormat};
 use crate::server::Trust;
 use crate::wire::traceparent::TraceParent;
 
@@ -14,10 +15,10 @@ use crate::wire::traceparent::TraceParent;
 pub enum Decision {
     /// The server span continues the caller's trace (from `traceparent`).
     Continued,
-    /// The server span continues the caller's trace from `sentry-trace`
-    /// (feature `sentry`, with [`SentrySupport`](crate::sentry::SentrySupport) on).
-    #[cfg(feature = "sentry")]
-    ContinuedFromSentryTrace,
+    /// The server span continues the caller's trace from another format
+    /// turned on in the layer, read when `traceparent` is absent or invalid
+    /// (or before it, as Sentry's `SentryPrecedence` can ask).
+    ContinuedFrom(IncomingFormat),
     /// A valid incoming context was not continued because of the trust policy.
     NotTrusted(Trust),
     /// No usable `traceparent`: a new trace was started.
@@ -95,8 +96,8 @@ pub struct RequestTrace {
     pub(crate) incoming: Result<TraceParent, TraceParentError>,
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
-    #[cfg(feature = "sentry")]
-    pub(crate) sentry: Option<std::sync::Arc<crate::sentry::SentrySupport>>,
+    /// The formats besides W3C the layer has on.
+    pub(crate) formats: Formats,
 }
 
 impl RequestTrace {
@@ -156,59 +157,6 @@ impl RequestTrace {
     #[must_use]
     pub fn baggage(&self) -> &Baggage {
         crate::propagation::context_baggage(&self.cx)
-    }
-
-    /// `sentry-trace` of the server span (feature `sentry`): trace id, server
-    /// span id and its sampled flag. `None` without an OpenTelemetry layer.
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry_trace(&self) -> Option<crate::sentry::SentryTrace> {
-        if !self.server_span {
-            return None;
-        }
-        crate::sentry::SentryTrace::from_span_context(self.cx.span().span_context())
-    }
-
-    /// Whether the server layer has Sentry interop on (feature `sentry`),
-    /// e.g. to decide whether a template renders Sentry's meta tags.
-    ///
-    /// ```
-    /// # use tower_trace_context::server::RequestTrace;
-    /// # fn f(trace: &RequestTrace) {
-    /// if trace.sentry() { /* render sentry-trace and baggage meta tags */ }
-    /// # }
-    /// ```
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry(&self) -> bool {
-        self.sentry.is_some()
-    }
-
-    /// The `baggage` to hand a browser with the server span (feature
-    /// `sentry`, Sentry interop on): the request context's baggage and, when
-    /// this service heads the trace for Sentry (not continued from
-    /// `sentry-trace`, and no incoming `sentry-trace_id` entry naming this
-    /// trace), a fresh dynamic sampling context in place of any incoming
-    /// `sentry-` entries: `sentry-trace_id`, `sentry-sampled` and the entries
-    /// of [`SentrySupport`](crate::sentry::SentrySupport). What
-    /// `<meta name="baggage">` and the `baggage` Server-Timing entry carry.
-    ///
-    /// ```
-    /// # use tower_trace_context::server::RequestTrace;
-    /// # fn f(trace: &RequestTrace) {
-    /// let baggage = trace.sentry_baggage().map(|b| b.to_str().unwrap_or_default().to_owned());
-    /// # let _ = baggage; }
-    /// ```
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry_baggage(&self) -> Option<http::HeaderValue> {
-        let support = self.sentry.as_ref()?;
-        support.baggage(
-            &self.cx,
-            self.baggage(),
-            self.decision == Decision::ContinuedFromSentryTrace,
-            self.server_span,
-        )
     }
 
     /// The `traceparent` the request arrived with, or why there was none.

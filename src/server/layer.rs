@@ -6,15 +6,12 @@ use http::HeaderName;
 use tower_layer::Layer;
 
 use crate::IpNetwork;
-#[cfg(feature = "sentry")]
-use crate::sentry::SentrySupport;
+use crate::formats::Format;
 use crate::server::Config;
 use crate::server::network::PeerAddr;
 use crate::server::policy::{RequestHead, TimingAllowOrigin, Trust};
 use crate::server::response_headers::ServerTimingName;
 use crate::server::{DefaultMakeSpan, TraceContext};
-#[cfg(feature = "sentry")]
-use crate::wire::headers::{BAGGAGE, SENTRY_TRACE};
 
 /// Continues the browser's (or any caller's) W3C trace in a server span and
 /// answers with `server-timing`, CORS and `Timing-Allow-Origin` headers.
@@ -399,28 +396,12 @@ impl<M> TraceContextLayer<M> {
         self
     }
 
-    /// Turns on Sentry interop (feature `sentry`; see [`SentrySupport`]):
-    /// continue traces from `sentry-trace`, write its Server-Timing entries,
-    /// and add `baggage, sentry-trace` to the preflight allow list (call
-    /// [`preflight_allow_headers`](Self::preflight_allow_headers) afterwards
-    /// to replace the list). A second call replaces the settings.
-    ///
-    /// ```
-    /// use tower_trace_context::{sentry::SentrySupport, server::TraceContextLayer};
-    /// let layer = TraceContextLayer::new().sentry(SentrySupport::new());
-    /// # let _ = layer;
-    /// ```
-    #[cfg(feature = "sentry")]
-    #[must_use]
-    pub fn sentry(mut self, support: SentrySupport) -> Self {
-        let config = self.config_mut();
-        config.sentry = Some(Arc::new(support));
-        for name in [BAGGAGE, SENTRY_TRACE] {
-            if !config.preflight_allow_headers.contains(&name) {
-                config.preflight_allow_headers.push(name);
-            }
-        }
-        self
+    /// Turns a trace format on (replacing one of its type) and adds the
+    /// request headers it reads to the preflight allow list.
+    pub(crate) fn with_format(mut self, format: Arc<dyn Format>) -> Self {
+        let names: Vec<HeaderName> = format.request_headers().to_vec();
+        self.config_mut().formats.add(format);
+        self.preflight_allow_more(names)
     }
 
     /// How the server span is made (default [`SpanPath::Tracing`]; see

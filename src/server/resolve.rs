@@ -8,9 +8,8 @@ use tracing::Span;
 use tracing_opentelemetry::{OpenTelemetrySpanExt, SetParentError};
 
 use crate::error::{BaggageError, TraceParentError};
+use crate::formats::Carried;
 use crate::propagation::{WireContext, WireTrace, remote_from_headers};
-#[cfg(feature = "sentry")]
-use crate::sentry::{SentryPrecedence, SentryTrace};
 use crate::server::Config;
 use crate::server::policy::{RequestHead, Trust};
 use crate::server::{Decision, Unlinked};
@@ -70,11 +69,11 @@ pub(super) fn resolve<B>(
     };
     let random = config.random_trace_ids;
     let (mut decision, remote) = match found {
-        Ok((sc, wire, continued)) => match trust {
+        Ok((sc, wire, continued, carried)) => match trust {
             Trust::Continue => (
                 continued,
                 Some(remote_context(
-                    Some((sc, wire)),
+                    Some((sc, wire, carried)),
                     baggage,
                     random,
                     traced,
@@ -174,9 +173,7 @@ pub(super) fn otel_parent(resolved: &Resolved, random: bool) -> Context {
 /// server span; other decisions stay.
 pub(super) fn unlinked(decision: Decision, why: Unlinked) -> Decision {
     match decision {
-        Decision::Continued => Decision::PassedThrough(why),
-        #[cfg(feature = "sentry")]
-        Decision::ContinuedFromSentryTrace => Decision::PassedThrough(why),
+        Decision::Continued | Decision::ContinuedFrom(_) => Decision::PassedThrough(why),
         other => other,
     }
 }
@@ -184,14 +181,20 @@ pub(super) fn unlinked(decision: Decision, why: Unlinked) -> Decision {
 /// The context a trusted request continues: the remote span context and the
 /// wire context it came from (when there is one), and its baggage.
 fn remote_context(
-    remote: Option<(SpanContext, Option<WireTrace>)>,
+    remote: Option<(SpanContext, Option<WireTrace>, Option<Carried>)>,
     baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
     random_trace_ids: bool,
     convert: bool,
     span: &Span,
 ) -> Context {
     let (cx, trace) = match remote {
-        Some((sc, trace)) => (Context::new().with_remote_span_context(sc), trace),
+        Some((sc, trace, carried)) => {
+            let cx = Context::new().with_remote_span_context(sc);
+            match carried {
+                Some(carried) => (cx.with_value(carried), trace),
+                None => (cx, trace),
+            }
+        }
         None => (Context::new(), None),
     };
     let (cx, baggage) = match baggage {
@@ -222,59 +225,41 @@ fn remote_context(
     }
 }
 
-/// The remote span context to continue, its wire context and how it
-/// was found, or why there is none. The span context's `TraceState` is
-/// built only when `convert` (a span will read it).
+/// The remote span context to continue, its wire context, how it was
+/// found and a format's carried state, or why there is none. The span
+/// context's `TraceState` is built only when `convert` (a span will read
+/// it).
 fn remote(
     config: &Config,
     w3c: Result<(TraceParent, SpanContext, Option<WireTrace>), TraceParentError>,
     headers: &HeaderMap,
     baggage: Option<&Result<BaggageView<'_>, BaggageError>>,
     convert: bool,
-) -> Result<(SpanContext, Option<WireTrace>, Decision), TraceParentError> {
-    let w3c = w3c.map(|(_, sc, wire)| (sc, wire, Decision::Continued));
-    #[cfg(feature = "sentry")]
-    if let Some(support) = &config.sentry {
-        let sentry = || {
-            let st = SentryTrace::from_headers(headers).ok()?;
-            let deferred = match st.sampled() {
-                Some(_) => support.deferred_sampled,
-                None => baggage
-                    .and_then(|b| b.as_ref().ok())
-                    .and_then(sentry_sampled_baggage)
-                    .unwrap_or(support.deferred_sampled),
-            };
-            let sc = st.span_context(deferred);
-            // `sentry-trace` has no `random` flag: a wire context is only
-            // needed to tell this trace from new ones.
-            let wire = match config.random_trace_ids {
-                true => TraceParent::from_span_context(&sc).map(|traceparent| WireTrace {
-                    traceparent,
-                    tracestate: None,
-                    converted: convert,
-                }),
-                false => None,
-            };
-            Some((sc, wire, Decision::ContinuedFromSentryTrace))
-        };
-        return match (support.precedence, w3c) {
-            (SentryPrecedence::TraceparentFirst, Ok(found)) => Ok(found),
-            (SentryPrecedence::TraceparentFirst, Err(err)) => sentry().ok_or(err),
-            (SentryPrecedence::SentryTraceFirst, w3c) => sentry().map_or(w3c, Ok),
-        };
-    }
-    #[cfg(not(feature = "sentry"))]
-    let _ = (config, headers, baggage, convert);
-    w3c
+) -> Result<Found, TraceParentError> {
+    let w3c = w3c.map(|(_, sc, wire)| (sc, wire, Decision::Continued, None));
+    let baggage = baggage.and_then(|b| b.as_ref().ok());
+    let Some(other) = config.formats.remote(w3c.is_ok(), headers, baggage) else {
+        return w3c;
+    };
+    let sc = other.span_context;
+    // The other formats have no `random` flag: a wire context is only
+    // needed to tell this trace from new ones.
+    let wire = match config.random_trace_ids {
+        true => TraceParent::from_span_context(&sc).map(|traceparent| WireTrace {
+            traceparent,
+            tracestate: None,
+            converted: convert,
+        }),
+        false => None,
+    };
+    Ok((
+        sc,
+        wire,
+        Decision::ContinuedFrom(other.format),
+        other.carried,
+    ))
 }
 
-/// `sentry-sampled` from the incoming baggage (Sentry's dynamic sampling
-/// context), for a `sentry-trace` that defers the decision.
-#[cfg(feature = "sentry")]
-fn sentry_sampled_baggage(view: &BaggageView<'_>) -> Option<bool> {
-    match view.get("sentry-sampled")?.value() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
-}
+/// A remote context found: span context, wire context, decision, carried
+/// format state.
+type Found = (SpanContext, Option<WireTrace>, Decision, Option<Carried>);

@@ -261,24 +261,6 @@ impl ServerTimingName {
     }
 }
 
-/// A Server-Timing entry `name;desc="<desc>"`, the description a
-/// quoted-string (`"` and `\` escaped, RFC 9110 §5.6.4). `None` when `desc`
-/// has bytes a header value cannot carry.
-#[cfg(feature = "sentry")]
-pub(crate) fn server_timing_entry(name: &str, desc: &[u8]) -> Option<HeaderValue> {
-    let mut value = BytesMut::with_capacity(name.len() + desc.len() + 10);
-    value.put_slice(name.as_bytes());
-    value.put_slice(b";desc=\"");
-    for &b in desc {
-        if b == b'"' || b == b'\\' {
-            value.put_u8(b'\\');
-        }
-        value.put_u8(b);
-    }
-    value.put_u8(b'"');
-    HeaderValue::from_maybe_shared(value.freeze()).ok()
-}
-
 impl Default for ServerTimingName {
     fn default() -> Self {
         Self {

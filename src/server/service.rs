@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
-#[cfg(feature = "sentry")]
-use http::HeaderValue;
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{Method, Request, Response};
 use opentelemetry::Context;
@@ -171,8 +169,7 @@ where
             incoming,
             decision,
             server_span,
-            #[cfg(feature = "sentry")]
-            sentry: config.sentry.clone(),
+            formats: config.formats.clone(),
         };
         // A gRPC client is no browser: no browser headers, unless asked.
         let browser = config.grpc_browser_headers || grpc != Some(Grpc::Plain);
@@ -180,14 +177,12 @@ where
             true => None,
             false => trace.traceparent(),
         };
-        #[cfg(feature = "sentry")]
-        let sentry_timing = match &config.sentry {
-            Some(support) if support.server_timing && browser => sentry_server_timing(&trace),
-            _ => Vec::new(),
+        let format_timing = match browser {
+            true => config.formats.server_timing(&trace),
+            false => Vec::new(),
         };
         let state = ResponseState {
-            #[cfg(feature = "sentry")]
-            sentry_timing,
+            format_timing,
             config: self.config.clone(),
             origin: req.headers().get(ORIGIN).filter(|_| browser).cloned(),
             preflight,
@@ -347,8 +342,7 @@ impl<S, M> TraceContext<S, M> {
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
         let state = ResponseState {
-            #[cfg(feature = "sentry")]
-            sentry_timing: Vec::new(),
+            format_timing: Vec::new(),
             config: self.config.clone(),
             origin: req.headers().get(ORIGIN).cloned(),
             preflight: true,
@@ -363,8 +357,7 @@ impl<S, M> TraceContext<S, M> {
             incoming: Err(TraceParentError::Missing),
             decision: Decision::Preflight,
             server_span: false,
-            #[cfg(feature = "sentry")]
-            sentry: self.config.sentry.clone(),
+            formats: self.config.formats.clone(),
         });
         ResponseFuture::new(self.inner.call(req), Recorder::none(), state, None)
     }
@@ -387,89 +380,5 @@ fn warn_no_opentelemetry_layer() {
             crate::TRACING_OPENTELEMETRY_VERSION,
             crate::OPENTELEMETRY_VERSION,
         );
-    }
-}
-
-/// The `sentry-trace` and `baggage` Server-Timing entries for the server
-/// span (none without one).
-#[cfg(feature = "sentry")]
-fn sentry_server_timing(trace: &RequestTrace) -> Vec<HeaderValue> {
-    use crate::server::response_headers::server_timing_entry;
-    let Some(st) = trace.sentry_trace() else {
-        return Vec::new();
-    };
-    let mut entries = Vec::with_capacity(2);
-    entries.extend(server_timing_entry(
-        "sentry-trace",
-        st.to_string().as_bytes(),
-    ));
-    if let Some(baggage) = trace.sentry_baggage() {
-        entries.extend(server_timing_entry("baggage", baggage.as_bytes()));
-    }
-    entries
-}
-
-#[cfg(test)]
-mod tests {
-    use std::convert::Infallible;
-
-    use http::{HeaderMap, Request, Response};
-    use opentelemetry::trace::TracerProvider as _;
-    use tower::{ServiceExt, service_fn};
-    use tower_layer::Layer;
-    use tracing_subscriber::layer::SubscriberExt;
-
-    use crate::server::{RequestTrace, TraceContextLayer};
-    use crate::wire::baggage::VALIDATIONS;
-    use crate::wire::headers::BAGGAGE;
-
-    const BAGGAGE_VALUE: &str =
-        "sentry-trace_id=4bf92f3577b34da6a3ce929d0e0e4736, sentry-sampled=true,tenant=acme;p";
-
-    /// Server layer (Sentry interop on when the feature is), the handler's
-    /// outgoing injection and the Sentry Server-Timing entries: the
-    /// `baggage` is validated once for all of them.
-    #[tokio::test]
-    async fn baggage_is_parsed_once_per_request() {
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-        let _guard = tracing::subscriber::set_default(subscriber);
-        let layer = TraceContextLayer::new();
-        #[cfg(feature = "sentry")]
-        let layer = layer.sentry(crate::sentry::SentrySupport::new());
-        let svc = layer.layer(service_fn(|req: Request<()>| async move {
-            let trace = req.extensions().get::<RequestTrace>().unwrap();
-            let mut out = HeaderMap::new();
-            crate::propagation::inject_baggage(trace.context(), &mut out);
-            Ok::<_, Infallible>(Response::new(out))
-        }));
-        for headers in [
-            [(
-                "traceparent",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            )],
-            [(
-                "sentry-trace",
-                "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            )],
-        ] {
-            let mut req = Request::get("/").header(BAGGAGE, BAGGAGE_VALUE);
-            for (name, value) in headers {
-                req = req.header(name, value);
-            }
-            VALIDATIONS.with(|n| n.set(0));
-            let res = svc.clone().oneshot(req.body(()).unwrap()).await.unwrap();
-            assert_eq!(VALIDATIONS.with(|n| n.get()), 1, "{headers:?}");
-            assert_eq!(res.body().get_ref()[BAGGAGE], BAGGAGE_VALUE);
-            #[cfg(feature = "sentry")]
-            assert!(
-                res.headers()
-                    .get_all("server-timing")
-                    .iter()
-                    .any(|v| v.to_str().unwrap().starts_with("baggage;")),
-                "{res:?}"
-            );
-        }
     }
 }

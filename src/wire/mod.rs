@@ -1,5 +1,5 @@
 //! The wire formats, each parsed without allocating: `traceparent`,
-//! `tracestate`, `baggage`, `sentry-trace`, the header names, and the
+//! `tracestate`, `baggage`, the header names, and the
 //! grammar they share (optional whitespace, line splitting, hex).
 
 pub(crate) mod baggage;
@@ -8,8 +8,6 @@ pub(crate) mod headers;
 pub(crate) mod hex;
 pub(crate) mod lines;
 pub(crate) mod percent;
-#[cfg(feature = "sentry")]
-pub(crate) mod sentry_trace;
 pub(crate) mod traceparent;
 pub(crate) mod tracestate;
 

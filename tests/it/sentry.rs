@@ -181,7 +181,7 @@ async fn sentry_trace_and_baggage_continue_and_flow_only_to_allowlisted_hosts() 
         ],
     )
     .await;
-    assert_eq!(reply.body, "ContinuedFromSentryTrace");
+    assert_eq!(reply.body, "ContinuedFrom(SentryTrace)");
 
     // The server span is in the browser's trace, a child of its span.
     let spans = otel.spans(3).await;
@@ -360,7 +360,7 @@ async fn precedence_deferred_sampling_and_preflight() {
     )
     .await;
     let reply = http_support::send(Method::GET, &format!("http://{sentry_first}/api"), &both).await;
-    assert_eq!(reply.body, "ContinuedFromSentryTrace");
+    assert_eq!(reply.body, "ContinuedFrom(SentryTrace)");
     let spans = otel.spans(6).await;
     let servers: Vec<_> = spans
         .iter()

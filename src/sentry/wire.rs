@@ -7,7 +7,6 @@ use std::str::FromStr;
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
-use crate::error::SentryTraceError;
 use crate::wire::headers::SENTRY_TRACE;
 use crate::wire::hex;
 use crate::wire::lines::trim_ows_bytes as trim_ows;
@@ -233,3 +232,71 @@ impl FromStr for SentryTrace {
         Self::parse(s.as_bytes())
     }
 }
+
+/// Why a `sentry-trace` value was not accepted (the request then starts a
+/// new trace, or continues a valid `traceparent`).
+///
+/// ```
+/// use tower_trace_context::{sentry::SentryTrace, SentryTraceError};
+/// assert_eq!(SentryTrace::parse(b"abc"), Err(SentryTraceError::InvalidLength));
+/// assert_eq!(SentryTraceError::InvalidLength.as_str(), "invalid_length");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SentryTraceError {
+    /// The request carries no `sentry-trace` field.
+    Missing,
+    /// The request carries two or more `sentry-trace` fields.
+    Duplicate,
+    /// Not 49 (no sampled part) or 51 bytes after trimming spaces and tabs.
+    InvalidLength,
+    /// A `-` is missing after the trace id or the span id.
+    MissingDash,
+    /// The trace id is not 32 lowercase hex digits.
+    InvalidTraceId,
+    /// The trace id is all zeros.
+    ZeroTraceId,
+    /// The span id is not 16 lowercase hex digits.
+    InvalidSpanId,
+    /// The span id is all zeros.
+    ZeroSpanId,
+    /// The sampled part is not `0` or `1`.
+    InvalidSampled,
+}
+
+impl SentryTraceError {
+    /// A short, stable name for the rule.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Duplicate => "duplicate",
+            Self::InvalidLength => "invalid_length",
+            Self::MissingDash => "missing_dash",
+            Self::InvalidTraceId => "invalid_trace_id",
+            Self::ZeroTraceId => "zero_trace_id",
+            Self::InvalidSpanId => "invalid_span_id",
+            Self::ZeroSpanId => "zero_span_id",
+            Self::InvalidSampled => "invalid_sampled",
+        }
+    }
+}
+
+impl fmt::Display for SentryTraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = match self {
+            Self::Missing => "no sentry-trace field",
+            Self::Duplicate => "more than one sentry-trace field",
+            Self::InvalidLength => "not <32 hex>-<16 hex>[-<0|1>]",
+            Self::MissingDash => "'-' expected after the trace id and the span id",
+            Self::InvalidTraceId => "trace id is not 32 lowercase hex digits",
+            Self::ZeroTraceId => "trace id is all zeros",
+            Self::InvalidSpanId => "span id is not 16 lowercase hex digits",
+            Self::ZeroSpanId => "span id is all zeros",
+            Self::InvalidSampled => "sampled is not 0 or 1",
+        };
+        write!(f, "sentry-trace: {rule}")
+    }
+}
+
+impl std::error::Error for SentryTraceError {}

@@ -1,0 +1,210 @@
+//! The seams trace formats other than W3C plug into: Sentry's
+//! `sentry-trace`, B3 and Datadog each implement [`Format`] in their own
+//! module, and the layers call the seams without knowing which formats
+//! exist:
+//!
+//! - incoming context → remote parent ([`Formats::remote`]);
+//! - response entries: Server-Timing ([`Formats::server_timing`]) and
+//!   `<meta>` tags ([`Formats::meta_tags`]);
+//! - outgoing headers ([`Formats::inject`], [`Formats::baggage`]).
+//!
+//! (The fourth seam, outcome recording, is `crate::span::Recorder`.)
+//! With no format turned on, every seam is one `is_none` check.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+
+use crate::server::RequestTrace;
+use crate::wire::baggage::BaggageView;
+
+/// The trace format other than W3C `traceparent` a request's trace was
+/// continued from (see [`Decision::ContinuedFrom`](crate::server::Decision::ContinuedFrom)).
+///
+/// The precedence, when several arrive: a valid `traceparent`, then
+/// `sentry-trace`, then B3, then Datadog. Each is read only when turned on.
+///
+/// ```
+/// use tower_trace_context::IncomingFormat;
+/// assert_eq!(IncomingFormat::B3Single.as_str(), "b3");
+/// assert!(IncomingFormat::SentryTrace < IncomingFormat::Datadog);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum IncomingFormat {
+    /// Sentry's `sentry-trace` (feature `sentry`).
+    SentryTrace,
+    /// B3's single `b3` header.
+    B3Single,
+    /// B3's `x-b3-*` headers.
+    B3Multi,
+    /// Datadog's `x-datadog-*` headers.
+    Datadog,
+}
+
+impl IncomingFormat {
+    /// A short, stable name: `sentry-trace`, `b3`, `b3multi` or `datadog`
+    /// (OpenTelemetry's `OTEL_PROPAGATORS` names where there is one).
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::SentryTrace => "sentry-trace",
+            Self::B3Single => "b3",
+            Self::B3Multi => "b3multi",
+            Self::Datadog => "datadog",
+        }
+    }
+}
+
+/// What a format found in a request: the span context to continue and, for
+/// a format whose re-injection needs more than ids and flags (Datadog's
+/// sampling priority and tags), a value kept in the request's context.
+pub(crate) struct Remote {
+    pub(crate) span_context: SpanContext,
+    pub(crate) format: IncomingFormat,
+    pub(crate) carried: Option<Carried>,
+}
+
+/// A format's own state, carried in the OpenTelemetry context of the
+/// request (and of the spans under it) for re-injection.
+#[derive(Clone, Debug)]
+pub(crate) struct Carried(pub(crate) Arc<dyn Any + Send + Sync>);
+
+impl Carried {
+    /// The carried value of type `T` in `cx`, if any.
+    pub(crate) fn of<T: Any>(cx: &Context) -> Option<&T> {
+        cx.get::<Carried>()?.0.downcast_ref()
+    }
+}
+
+/// A trace format plugged into the layers. Every method but the first
+/// three has a default that does nothing.
+pub(crate) trait Format: Any + fmt::Debug + Send + Sync {
+    /// Its rank in the precedence (its first incoming kind).
+    fn rank(&self) -> IncomingFormat;
+
+    /// The request headers it reads, added to the preflight allow list.
+    fn request_headers(&self) -> &'static [HeaderName];
+
+    /// This value, for the format's own accessors.
+    fn as_any(&self) -> &dyn Any;
+
+    /// Whether it is read before a valid `traceparent`.
+    fn before_traceparent(&self) -> bool {
+        false
+    }
+
+    /// Incoming: the remote parent in `headers`, if valid.
+    fn remote(&self, headers: &HeaderMap, baggage: Option<&BaggageView<'_>>) -> Option<Remote> {
+        let _ = (headers, baggage);
+        None
+    }
+
+    /// Response entries: Server-Timing entries for a browser.
+    fn server_timing(&self, trace: &RequestTrace, out: &mut Vec<HeaderValue>) {
+        let _ = (trace, out);
+    }
+
+    /// Response entries: `<meta>` tags (name, content) for a page.
+    fn meta_tags(&self, trace: &RequestTrace, out: &mut Vec<(&'static str, String)>) {
+        let _ = (trace, out);
+    }
+
+    /// Outgoing headers for the context `cx`, to an allowlisted URL.
+    fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
+        let _ = (cx, headers);
+    }
+
+    /// The outgoing `baggage`, when this format decides it (`own`: `cx`'s
+    /// span is this service's).
+    fn baggage(&self, cx: &Context, own: bool) -> Option<Option<HeaderValue>> {
+        let _ = (cx, own);
+        None
+    }
+}
+
+/// The formats turned on, in precedence order; cloning is a reference
+/// count at most.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Formats(Option<Arc<[Arc<dyn Format>]>>);
+
+impl Formats {
+    /// Turns `format` on, replacing one of the same type.
+    pub(crate) fn add(&mut self, format: Arc<dyn Format>) {
+        let mut list: Vec<Arc<dyn Format>> = self.iter().cloned().collect();
+        list.retain(|f| f.as_any().type_id() != format.as_any().type_id());
+        list.push(format);
+        list.sort_by_key(|f| f.rank());
+        self.0 = Some(list.into());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Arc<dyn Format>> {
+        self.0.iter().flat_map(|list| list.iter())
+    }
+
+    /// The format of type `T`, when on.
+    pub(crate) fn get<T: Format>(&self) -> Option<&T> {
+        self.iter().find_map(|f| f.as_any().downcast_ref())
+    }
+
+    /// Incoming context → remote parent: the first valid context in
+    /// precedence order; with a valid `traceparent` (`w3c_valid`), only
+    /// formats read before it are tried.
+    pub(crate) fn remote(
+        &self,
+        w3c_valid: bool,
+        headers: &HeaderMap,
+        baggage: Option<&BaggageView<'_>>,
+    ) -> Option<Remote> {
+        self.0.as_ref()?;
+        let mut found = None;
+        for format in self.iter() {
+            if w3c_valid && !format.before_traceparent() {
+                continue;
+            }
+            if let Some(remote) = format.remote(headers, baggage) {
+                found = Some(remote);
+                break;
+            }
+        }
+        found
+    }
+
+    /// Response entries: the Server-Timing entries of every format.
+    pub(crate) fn server_timing(&self, trace: &RequestTrace) -> Vec<HeaderValue> {
+        let mut out = Vec::new();
+        for format in self.iter() {
+            format.server_timing(trace, &mut out);
+        }
+        out
+    }
+
+    /// Response entries: the `<meta>` tags of every format.
+    #[cfg_attr(not(feature = "html"), allow(dead_code))]
+    pub(crate) fn meta_tags(&self, trace: &RequestTrace) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for format in self.iter() {
+            format.meta_tags(trace, &mut out);
+        }
+        out
+    }
+
+    /// Outgoing headers of every format, for `cx`.
+    pub(crate) fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
+        if self.0.is_none() || !cx.span().span_context().is_valid() {
+            return;
+        }
+        for format in self.iter() {
+            format.inject(cx, headers);
+        }
+    }
+
+    /// The outgoing `baggage` when a format decides it.
+    pub(crate) fn baggage(&self, cx: &Context, own: bool) -> Option<Option<HeaderValue>> {
+        self.iter().find_map(|f| f.baggage(cx, own))
+    }
+}
