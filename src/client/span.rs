@@ -11,7 +11,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::client::UrlParts;
-use crate::grpc::{Grpc, service_and_method};
+use crate::grpc::{self, Grpc};
 use crate::span::Recorder;
 
 /// What the client layer knows of an outgoing request when it makes the
@@ -101,14 +101,13 @@ impl<'a> ClientRequest<'a> {
     /// ```
     pub fn grpc(&self) -> Option<(&'a str, &'a str)> {
         self.kind?;
-        service_and_method(self.url.path())
+        grpc::service_and_method(self.url.path())
     }
 
     /// The direct path's span name: the method, or `{package.Service}/{Method}`.
     pub(crate) fn span_name(&self) -> Cow<'static, str> {
         if self.grpc().is_some() {
-            let path = self.url.path();
-            return Cow::Owned(path.get(1..).unwrap_or(path).to_owned());
+            return Cow::Owned(grpc::span_name(self.url.path()).to_owned());
         }
         static_method(self.method)
     }
@@ -119,14 +118,7 @@ impl<'a> ClientRequest<'a> {
     pub(crate) fn attributes(&self, fields: bool) -> Vec<KeyValue> {
         let mut out = Vec::with_capacity(6);
         match self.grpc() {
-            Some((service, method)) => {
-                out.push(KeyValue::new("rpc.system", "grpc"));
-                out.push(KeyValue::new("rpc.system.name", "grpc"));
-                if fields {
-                    out.push(KeyValue::new("rpc.service", service.to_owned()));
-                    out.push(KeyValue::new("rpc.method", method.to_owned()));
-                }
-            }
+            Some((service, method)) => grpc::attributes(service, method, fields, &mut out),
             None => {
                 if fields {
                     let method = static_method(self.method);
@@ -150,20 +142,8 @@ impl<'a> ClientRequest<'a> {
     /// owned `String` before the sampler decides.
     pub(crate) fn lean_span(&self) -> Span {
         if let Some((service, method)) = self.grpc() {
-            let path = self.url.path();
-            return tracing::info_span!(
-                "gRPC client request",
-                otel.kind = "client",
-                otel.name = path.get(1..).unwrap_or(path),
-                rpc.service = service,
-                rpc.method = method,
-                rpc.grpc.status_code = Empty,
-                rpc.response.status_code = Empty,
-                http.response.status_code = Empty,
-                otel.status_code = Empty,
-                otel.status_description = Empty,
-                error.type = Empty,
-            );
+            let name = grpc::span_name(self.url.path());
+            return grpc::grpc_span!("gRPC client request", "client", name, service, method);
         }
         let method = self.method.as_str();
         tracing::info_span!(
@@ -211,23 +191,17 @@ impl<'a> ClientRequest<'a> {
     /// ```
     pub fn default_span(&self) -> Span {
         if let Some((service, method)) = self.grpc() {
-            let path = self.url.path();
-            return tracing::info_span!(
+            let name = grpc::span_name(self.url.path());
+            return grpc::grpc_span!(
                 "gRPC client request",
-                otel.kind = "client",
-                otel.name = path.get(1..).unwrap_or(path),
+                "client",
+                name,
+                service,
+                method,
                 rpc.system = "grpc",
                 rpc.system.name = "grpc",
-                rpc.service = service,
-                rpc.method = method,
                 server.address = self.url.host(),
                 server.port = self.url.port_or_default().map(i64::from),
-                rpc.grpc.status_code = Empty,
-                rpc.response.status_code = Empty,
-                http.response.status_code = Empty,
-                otel.status_code = Empty,
-                otel.status_description = Empty,
-                error.type = Empty,
             );
         }
         let method = self.method.as_str();

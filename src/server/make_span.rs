@@ -7,6 +7,7 @@ use opentelemetry::KeyValue;
 use tracing::Span;
 use tracing::field::Empty;
 
+use crate::grpc;
 use crate::server::network::PeerAddr;
 use crate::span::known_method;
 
@@ -112,8 +113,7 @@ pub(crate) fn route<B>(request: &Request<B>) -> Option<&str> {
 /// application/grpc*` and a `/{package.Service}/{Method}` path), found once
 /// per request for the name and the attributes.
 pub(crate) fn grpc_call<B>(request: &Request<B>) -> Option<(&str, &str)> {
-    crate::grpc::Grpc::of(request.headers())?;
-    crate::grpc::service_and_method(request.uri().path())
+    grpc::call(request.headers(), request.uri().path())
 }
 
 /// The span name: `{method} {route}`, `{method}` (`HTTP` for an unknown
@@ -121,8 +121,7 @@ pub(crate) fn grpc_call<B>(request: &Request<B>) -> Option<(&str, &str)> {
 /// [`grpc_call`]). Allocated only with a route or for gRPC.
 pub(crate) fn span_name<B>(request: &Request<B>, grpc: Option<(&str, &str)>) -> Cow<'static, str> {
     if grpc.is_some() {
-        let path = request.uri().path();
-        return Cow::Owned(path.get(1..).unwrap_or_default().to_owned());
+        return Cow::Owned(grpc::span_name(request.uri().path()).to_owned());
     }
     let method = known_method(request.method().as_str()).unwrap_or("HTTP");
     match route(request) {
@@ -151,14 +150,7 @@ pub(crate) fn attributes<B>(
     let (server_address, server_port) = server_address(request);
     let peer = PeerAddr::socket_of(request.extensions());
     match grpc {
-        Some((service, method)) => {
-            out.push(KeyValue::new("rpc.system", "grpc"));
-            out.push(KeyValue::new("rpc.system.name", "grpc"));
-            if fields {
-                out.push(KeyValue::new("rpc.service", service.to_owned()));
-                out.push(KeyValue::new("rpc.method", method.to_owned()));
-            }
-        }
+        Some((service, method)) => grpc::attributes(service, method, fields, out),
         None => {
             let original = request.method().as_str();
             let method = known_method(original);
@@ -331,19 +323,7 @@ impl<B> MakeSpan<B> for DefaultMakeSpan {
         let grpc = grpc_call(request);
         let name = span_name(request, grpc);
         if let Some((service, method)) = grpc {
-            return tracing::info_span!(
-                "gRPC request",
-                otel.kind = "server",
-                otel.name = &*name,
-                rpc.service = service,
-                rpc.method = method,
-                rpc.grpc.status_code = Empty,
-                rpc.response.status_code = Empty,
-                http.response.status_code = Empty,
-                otel.status_code = Empty,
-                otel.status_description = Empty,
-                error.type = Empty,
-            );
+            return grpc::grpc_span!("gRPC request", "server", &*name, service, method);
         }
         let method = known_method(request.method().as_str()).unwrap_or("_OTHER");
         tracing::info_span!(
