@@ -114,6 +114,12 @@ pub(crate) trait Format: Any + fmt::Debug + Send + Sync {
         let _ = (trace, out);
     }
 
+    /// Removes its headers from a request to a URL the allowlist denies
+    /// (set by hand, or copied from an incoming request).
+    fn strip(&self, headers: &mut HeaderMap) {
+        let _ = headers;
+    }
+
     /// Outgoing headers for the context `cx`, to an allowlisted URL.
     fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
         let _ = (cx, headers);
@@ -147,6 +153,7 @@ impl Formats {
     }
 
     /// The format of type `T`, when on.
+    #[cfg_attr(not(feature = "sentry"), allow(dead_code))]
     pub(crate) fn get<T: Format>(&self) -> Option<&T> {
         self.iter().find_map(|f| f.as_any().downcast_ref())
     }
@@ -200,6 +207,13 @@ impl Formats {
         }
         for format in self.iter() {
             format.inject(cx, headers);
+        }
+    }
+
+    /// Removes every format's headers from a request to a denied URL.
+    pub(crate) fn strip(&self, headers: &mut HeaderMap) {
+        for format in self.iter() {
+            format.strip(headers);
         }
     }
 

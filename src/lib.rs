@@ -17,11 +17,15 @@
 //! - `sentry` (feature `sentry`): Sentry's `sentry-trace` header in and out,
 //!   its meta tags and Server-Timing entries (see `sentry::SentrySupport`,
 //!   taken by both layers).
+//! - [`b3`] and [`datadog`]: B3 (Zipkin, service meshes) and Datadog trace
+//!   context in and out, each opt-in on both layers, with zero-allocation
+//!   parsers. Precedence when several arrive: a valid `traceparent`, then
+//!   `sentry-trace`, then B3, then Datadog ([`IncomingFormat`]).
 //!
 //! Where things are: the wire formats, header names, propagation functions,
 //! [`IpNetwork`] and every error type at the crate root; each layer with its
 //! configuration types in its module ([`server`], [`client`], `html`,
-//! `sentry`). Each item has one path.
+//! `sentry`, [`b3`], [`datadog`]). Each item has one path.
 //!
 //! | feature | adds |
 //! |---|---|
@@ -128,7 +132,9 @@ mod propagation;
 mod span;
 mod wire;
 
+pub mod b3;
 pub mod client;
+pub mod datadog;
 #[cfg(feature = "html")]
 pub mod html;
 #[cfg(feature = "sentry")]

@@ -141,6 +141,7 @@ impl ClientConfig {
         } else {
             if self.strip {
                 strip(req.headers_mut());
+                self.formats.strip(req.headers_mut());
             }
             match judged {
                 true if elsewhere => tracing::debug!(

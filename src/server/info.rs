@@ -96,7 +96,9 @@ pub struct RequestTrace {
     pub(crate) incoming: Result<TraceParent, TraceParentError>,
     pub(crate) decision: Decision,
     pub(crate) server_span: bool,
-    /// The formats besides W3C the layer has on.
+    /// The formats besides W3C the layer has on (read by Sentry's accessors
+    /// and the meta tags).
+    #[cfg_attr(not(any(feature = "sentry", feature = "html")), allow(dead_code))]
     pub(crate) formats: Formats,
 }
 
