@@ -11,6 +11,7 @@ mod baggage;
 mod browser;
 mod cache;
 mod client;
+mod formats;
 mod grpc;
 mod html;
 mod lossless;
