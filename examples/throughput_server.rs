@@ -6,17 +6,18 @@
 //! with variant `bare`, `empty-layer` (a tower layer that does nothing),
 //! `ours`, `ours-untraced` (no tracing subscriber at all), `floor`,
 //! `hand-written`, `direct` (`SpanPath::OpenTelemetry`), `direct-floor`,
+//! `ours-formats` / `direct-formats` (B3 and Datadog in turned on),
 //! `oitower` (opentelemetry-instrumentation-tower, tracing only) or `ato`
-//! (axum-tracing-opentelemetry); with `--oneshot`, `-unsampled` after the
-//! name sends flags `00`; `-lean` after that turns off tracing-opentelemetry's
-//! per-span extras (threads, location, busy/idle times); `-tponly` after
-//! that sends `traceparent` without `tracestate`.
+//! (axum-tracing-opentelemetry); with `--oneshot`, suffixes in any order:
+//! `-unsampled` sends flags `00`; `-lean` turns off tracing-opentelemetry's
+//! per-span extras (threads, location, busy/idle times); `-tponly` sends
+//! `traceparent` without `tracestate`.
 //! Tracing variants use tracing-opentelemetry with the SDK (simple
 //! processor, an exporter that drops spans), as the benches do.
 //!
 //! `... -- <variant> --oneshot N` sends N requests in-process instead (no
-//! TCP), for a profiler: `valgrind --tool=callgrind` on it gives the
-//! per-function breakdown in BENCHMARKS.md.
+//! TCP), for a profiler: `benches/callgrind.sh` runs it under
+//! `valgrind --tool=callgrind`.
 
 #[path = "../benches/support/axum_app.rs"]
 mod axum_app;
@@ -30,24 +31,24 @@ fn main() {
         _ => None,
     };
     let port: u16 = next.and_then(|p| p.parse().ok()).unwrap_or(3900);
-    // `<variant>-tponly`: requests with `traceparent` alone (in-process only).
-    let (key, tponly) = match variant.strip_suffix("-tponly") {
-        Some(key) => (key, true),
-        None => (variant.as_str(), false),
-    };
-    // `<variant>-lean`: tracing-opentelemetry without its per-span extras.
-    let (key, lean) = match key.strip_suffix("-lean") {
-        Some(key) => (key, true),
-        None => (key, false),
-    };
+    // Suffixes, in any order: `-tponly`, requests with `traceparent` alone;
+    // `-lean`, tracing-opentelemetry without its per-span extras;
+    // `-unsampled`, requests with flags 00 (the last two in-process only).
+    let (mut key, mut tponly, mut lean, mut unsampled) = (variant.as_str(), false, false, false);
+    loop {
+        if let Some(k) = key.strip_suffix("-tponly") {
+            (key, tponly) = (k, true);
+        } else if let Some(k) = key.strip_suffix("-lean") {
+            (key, lean) = (k, true);
+        } else if let Some(k) = key.strip_suffix("-unsampled") {
+            (key, unsampled) = (k, true);
+        } else {
+            break;
+        }
+    }
     // Before the apps are built: opentelemetry-instrumentation-tower takes
     // the global provider's tracer when its layer is built.
     let _provider = (key != "ours-untraced").then(|| axum_app::install_global_otel_with(lean));
-    // `<variant>-unsampled`: requests with flags 00 (in-process only).
-    let (key, unsampled) = match key.strip_suffix("-unsampled") {
-        Some(key) => (key, true),
-        None => (key, false),
-    };
     let key = match key {
         "ours-untraced" => "ours",
         key => key,

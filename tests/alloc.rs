@@ -234,6 +234,66 @@ fn sentry_trace_parse_and_encode_allocate_nothing() {
     assert_eq!(n, 1);
 }
 
+/// The B3 and Datadog parsers and encoders (the incoming formats' hot path)
+/// allocate nothing, valid or not.
+#[test]
+fn b3_and_datadog_parse_and_encode_allocate_nothing() {
+    use tower_trace_context::b3::{self, B3};
+    use tower_trace_context::datadog::{self, Datadog};
+    let mut headers = HeaderMap::new();
+    headers.insert(b3::B3, HeaderValue::from_static("0"));
+    headers.insert(
+        b3::X_B3_TRACEID,
+        HeaderValue::from_static("80f198ee56343ba864fe8b2a57d3eff7"),
+    );
+    headers.insert(
+        b3::X_B3_SPANID,
+        HeaderValue::from_static("e457b5a2e4d86bd1"),
+    );
+    headers.insert(b3::X_B3_SAMPLED, HeaderValue::from_static("true"));
+    headers.insert(
+        datadog::X_DATADOG_TRACE_ID,
+        HeaderValue::from_static("1234"),
+    );
+    headers.insert(
+        datadog::X_DATADOG_PARENT_ID,
+        HeaderValue::from_static("5678"),
+    );
+    headers.insert(
+        datadog::X_DATADOG_SAMPLING_PRIORITY,
+        HeaderValue::from_static("2"),
+    );
+    headers.insert(
+        datadog::X_DATADOG_TAGS,
+        HeaderValue::from_static("_dd.p.dm=-4,_dd.p.tid=640cfd8d00000000"),
+    );
+    let (n, found) = allocations(|| {
+        let single = B3::parse_single(
+            b"80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90",
+        );
+        let bad = B3::parse_single(b"80f198ee56343ba8-XYZ");
+        let (multi, _) = B3::from_headers(&headers).unwrap();
+        let mut buf = [0u8; b3::B3_SINGLE_MAX_LEN];
+        let written = multi.write_single(&mut buf).len();
+        let dd = Datadog::from_headers(&headers).unwrap();
+        let dd_bad = Datadog::parse(b"18446744073709551616", b"1", None, None, None);
+        let mut tags = [0u8; datadog::TAGS_MAX_LEN];
+        let tags = dd.write_tags(&mut tags).map_or(0, <[u8]>::len);
+        (
+            single.is_ok(),
+            bad.is_err(),
+            written,
+            dd.trace_id(),
+            dd_bad.is_err(),
+            tags,
+        )
+    });
+    assert_eq!(n, 0);
+    assert!(found.0 && found.1 && found.4, "{found:?}");
+    assert_eq!((found.2, found.5), (51, 38));
+    assert_eq!(found.3, 0x640c_fd8d_0000_0000_0000_0000_0000_04d2);
+}
+
 /// Requests through the server layer with the SDK installed, on both span
 /// paths: allocations of one `oneshot` (the response dropped inside the
 /// count), with `traceparent` sampled or not and a 5-member `tracestate`.

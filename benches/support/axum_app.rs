@@ -312,6 +312,25 @@ pub(crate) fn request_path_apps(
             router().layer(TraceContextLayer::new().span_path(SpanPath::OpenTelemetry)),
         ),
         (
+            "ours-formats",
+            "tower-trace-context, B3 and Datadog in on",
+            router().layer(
+                TraceContextLayer::new()
+                    .b3(tower_trace_context::b3::B3Support::new())
+                    .datadog(tower_trace_context::datadog::DatadogSupport::new()),
+            ),
+        ),
+        (
+            "direct-formats",
+            "tower-trace-context, SpanPath::OpenTelemetry, B3 and Datadog in on",
+            router().layer(
+                TraceContextLayer::new()
+                    .span_path(SpanPath::OpenTelemetry)
+                    .b3(tower_trace_context::b3::B3Support::new())
+                    .datadog(tower_trace_context::datadog::DatadogSupport::new()),
+            ),
+        ),
+        (
             "oitower",
             "opentelemetry-instrumentation-tower 0.19 (tracing only)",
             router().layer(oitower),

@@ -392,3 +392,169 @@ mod lossless {
         }
     }
 }
+
+/// B3 and Datadog in and out (both layers on, the direct span path with the
+/// real SDK): any valid incoming context continues, and the downstream
+/// call carries the same trace, sampling and kept state.
+mod formats {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use http::{HeaderMap, HeaderValue, Request, Response};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use proptest::prelude::*;
+    use tower::{Layer, ServiceExt, service_fn};
+    use tower_trace_context::SpanPath;
+    use tower_trace_context::b3::B3Support;
+    use tower_trace_context::client::{Allowlist, PropagateLayer};
+    use tower_trace_context::datadog::DatadogSupport;
+    use tower_trace_context::server::TraceContextLayer;
+
+    /// The headers a downstream call made while handling a request with
+    /// `incoming` headers carries.
+    fn downstream(incoming: &[(&str, String)]) -> HeaderMap {
+        let provider = SdkTracerProvider::builder().build();
+        let server = TraceContextLayer::new()
+            .span_path(SpanPath::OpenTelemetry)
+            .tracer(provider.tracer("server"))
+            .b3(B3Support::new())
+            .datadog(DatadogSupport::new());
+        let client = PropagateLayer::new(Allowlist::all())
+            .client_span(false)
+            .b3(B3Support::new())
+            .datadog(DatadogSupport::new());
+        let seen = Arc::new(Mutex::new(HeaderMap::new()));
+        let record = seen.clone();
+        let svc = server.layer(service_fn(move |_req: Request<()>| {
+            let record = record.clone();
+            let client = client.clone();
+            async move {
+                let recorder = service_fn(move |req: Request<()>| {
+                    *record.lock().unwrap() = req.headers().clone();
+                    async { Ok::<_, Infallible>(Response::new(())) }
+                });
+                let out = Request::get("http://downstream.test/").body(()).unwrap();
+                client.layer(recorder).oneshot(out).await
+            }
+        }));
+        let mut req = Request::get("/");
+        for (name, value) in incoming {
+            req = req.header(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(svc.oneshot(req.body(()).unwrap())).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        seen
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn b3_round_trips(
+            trace in 1u128..,
+            span in 1u64..,
+            short in any::<bool>(),
+            sampling in 0usize..4,
+            single in any::<bool>(),
+        ) {
+            let trace = match short {
+                true => trace & u128::from(u64::MAX),
+                false => trace,
+            };
+            prop_assume!(trace != 0);
+            let trace_hex = match short {
+                true => format!("{trace:016x}"),
+                false => format!("{trace:032x}"),
+            };
+            // Deferred, not sampled, sampled, debug.
+            let (state, multi): (&str, &[(&str, &str)]) = [
+                ("", &[][..]),
+                ("-0", &[("x-b3-sampled", "0")][..]),
+                ("-1", &[("x-b3-sampled", "1")][..]),
+                ("-d", &[("x-b3-flags", "1")][..]),
+            ][sampling];
+            let mut incoming = Vec::new();
+            match single {
+                true => incoming.push(("b3", format!("{trace_hex}-{span:016x}{state}"))),
+                false => {
+                    incoming.push(("x-b3-traceid", trace_hex.clone()));
+                    incoming.push(("x-b3-spanid", format!("{span:016x}")));
+                    incoming.extend(multi.iter().map(|(k, v)| (*k, (*v).to_owned())));
+                }
+            }
+            let out = downstream(&incoming);
+            let traceparent = out["traceparent"].to_str().unwrap();
+            prop_assert_eq!(&traceparent[3..35], format!("{trace:032x}"));
+            prop_assert_eq!(out["x-b3-traceid"].to_str().unwrap(), trace_hex);
+            prop_assert_eq!(out["x-b3-spanid"].to_str().unwrap(), &traceparent[36..52]);
+            let (sampled, flags) = match sampling {
+                1 => (Some("0"), None),
+                3 => (None, Some("1")),
+                _ => (Some("1"), None),
+            };
+            prop_assert_eq!(out.get("x-b3-sampled").map(|v| v.to_str().unwrap()), sampled);
+            prop_assert_eq!(out.get("x-b3-flags").map(|v| v.to_str().unwrap()), flags);
+            prop_assert_eq!(&traceparent[53..], if sampling == 1 { "00" } else { "01" });
+        }
+
+        #[test]
+        fn datadog_round_trips(
+            low in 1u64..,
+            high in any::<u64>(),
+            parent in 1u64..,
+            priority in proptest::option::of(-1i32..=2),
+            origin in proptest::option::of("[a-z]{1,12}"),
+            dm in proptest::option::of("-[0-9]"),
+        ) {
+            let mut tags = Vec::new();
+            if let Some(dm) = &dm {
+                tags.push(format!("_dd.p.dm={dm}"));
+            }
+            if high != 0 {
+                tags.push(format!("_dd.p.tid={high:016x}"));
+            }
+            let mut incoming = vec![
+                ("x-datadog-trace-id", low.to_string()),
+                ("x-datadog-parent-id", parent.to_string()),
+            ];
+            incoming.extend(priority.map(|p| ("x-datadog-sampling-priority", p.to_string())));
+            incoming.extend(origin.clone().map(|o| ("x-datadog-origin", o)));
+            if !tags.is_empty() {
+                incoming.push(("x-datadog-tags", tags.join(",")));
+            }
+            let out = downstream(&incoming);
+            let trace = (u128::from(high) << 64) | u128::from(low);
+            let traceparent = out["traceparent"].to_str().unwrap();
+            prop_assert_eq!(&traceparent[3..35], format!("{trace:032x}"));
+            prop_assert_eq!(out["x-datadog-trace-id"].to_str().unwrap(), low.to_string());
+            let span = u64::from_str_radix(&traceparent[36..52], 16).unwrap();
+            prop_assert_eq!(out["x-datadog-parent-id"].to_str().unwrap(), span.to_string());
+            let sampled = priority.is_none_or(|p| p > 0);
+            prop_assert_eq!(&traceparent[53..], if sampled { "01" } else { "00" });
+            let expected_priority = priority.unwrap_or(1).to_string();
+            prop_assert_eq!(
+                out["x-datadog-sampling-priority"].to_str().unwrap(),
+                expected_priority
+            );
+            prop_assert_eq!(
+                out.get("x-datadog-origin").map(|v| v.to_str().unwrap().to_owned()),
+                origin
+            );
+            let mut expected_tags = Vec::new();
+            if high != 0 {
+                expected_tags.push(format!("_dd.p.tid={high:016x}"));
+            }
+            if let Some(dm) = &dm {
+                expected_tags.push(format!("_dd.p.dm={dm}"));
+            }
+            prop_assert_eq!(
+                out.get("x-datadog-tags").map(|v| v.to_str().unwrap().to_owned()),
+                (!expected_tags.is_empty()).then(|| expected_tags.join(","))
+            );
+        }
+    }
+}
