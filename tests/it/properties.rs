@@ -446,8 +446,7 @@ mod formats {
             .build()
             .unwrap();
         rt.block_on(svc.oneshot(req.body(()).unwrap())).unwrap();
-        let seen = seen.lock().unwrap().clone();
-        seen
+        seen.lock().unwrap().clone()
     }
 
     proptest! {
