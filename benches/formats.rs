@@ -74,6 +74,20 @@ fn parsers(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function(
+        "Datadog ids and priority: tower-trace-context Datadog::parse",
+        |b| {
+            b.iter(|| {
+                Datadog::parse(
+                    black_box(DD_TRACE),
+                    black_box(DD_PARENT),
+                    black_box(Some(&b"1"[..])),
+                    None,
+                    None,
+                )
+            })
+        },
+    );
     group.bench_function("Datadog: hand-written str::parse + split", |b| {
         let trace = std::str::from_utf8(DD_TRACE).unwrap();
         let parent = std::str::from_utf8(DD_PARENT).unwrap();

@@ -354,6 +354,16 @@ impl B3 {
     /// # Ok::<(), B3Error>(())
     /// ```
     pub fn parse_single(value: &[u8]) -> Result<Self, B3Error> {
+        // Valid values have fixed field positions: read them directly; any
+        // other value takes the field-by-field path, which names the rule.
+        match Self::parse_single_fixed(value) {
+            Some(b3) => Ok(b3),
+            None => Self::parse_single_fields(value),
+        }
+    }
+
+    /// [`parse_single`](Self::parse_single) field by field.
+    fn parse_single_fields(value: &[u8]) -> Result<Self, B3Error> {
         match value {
             [] => return Err(B3Error::Empty),
             [state] => return Err(B3Error::SamplingOnly(single_sampling(*state)?)),
@@ -395,6 +405,44 @@ impl B3 {
             trace_id_64,
             span_id,
             parent_span_id,
+            sampling,
+        })
+    }
+
+    /// A valid `b3` value read at fixed positions, or `None` (the value may
+    /// still be valid only if this returns `Some`: every valid form is one
+    /// of the fixed layouts).
+    fn parse_single_fixed(value: &[u8]) -> Option<Self> {
+        let (trace_id, trace_id_64, rest) = match value {
+            _ if value.get(16) == Some(&b'-') => {
+                let (trace, rest) = value.split_first_chunk::<16>()?;
+                (u128::from(hex::decode_u64(trace)?), true, &rest[1..])
+            }
+            _ if value.get(32) == Some(&b'-') => {
+                let (trace, rest) = value.split_first_chunk::<32>()?;
+                (hex::decode_u128(trace)?, false, &rest[1..])
+            }
+            _ => return None,
+        };
+        let (span, rest) = rest.split_first_chunk::<16>()?;
+        let span_id = hex::decode_u64(span)?;
+        let (sampling, parent) = match rest {
+            [] => (B3Sampling::Deferred, None),
+            [b'-', state] => (single_sampling(*state).ok()?, None),
+            [b'-', state, b'-', parent @ ..] => {
+                let parent = hex::decode_u64(<&[u8; 16]>::try_from(parent).ok()?)?;
+                (single_sampling(*state).ok()?, Some(parent))
+            }
+            _ => return None,
+        };
+        if trace_id == 0 || span_id == 0 || parent == Some(0) {
+            return None;
+        }
+        Some(Self {
+            trace_id,
+            trace_id_64,
+            span_id,
+            parent_span_id: parent,
             sampling,
         })
     }
@@ -947,6 +995,27 @@ mod tests {
     }
 
     proptest! {
+        /// The fixed-position reader accepts exactly what the field-by-field
+        /// parser accepts, with the same result.
+        #[test]
+        fn fixed_positions_agree_with_fields(
+            fields in proptest::collection::vec(
+                prop_oneof![
+                    "[0-9a-f]{16}",
+                    "[0-9a-f]{32}",
+                    "0{16}|0{32}|[0-9a-f]{15}|[0-9a-f]{17}|[0-9a-fA-F]{0,33}",
+                    "[01dx]",
+                ],
+                1..6,
+            ),
+        ) {
+            let value = fields.join("-");
+            prop_assert_eq!(
+                B3::parse_single_fixed(value.as_bytes()),
+                B3::parse_single_fields(value.as_bytes()).ok()
+            );
+        }
+
         #[test]
         fn never_panics_on_any_bytes(input in proptest::collection::vec(any::<u8>(), 0..80)) {
             let _ = B3::parse_single(&input);

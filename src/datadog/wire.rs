@@ -193,8 +193,10 @@ pub struct Datadog<'a> {
     trace_id_high: Option<u64>,
     parent_id: u64,
     sampling_priority: Option<i32>,
-    origin: Option<&'a str>,
-    tags: Option<&'a str>,
+    /// Printable ASCII, so valid UTF-8 (converted when read).
+    origin: Option<&'a [u8]>,
+    /// Validated `x-datadog-tags`, printable ASCII.
+    tags: Option<&'a [u8]>,
     dropped: Option<DatadogError>,
 }
 
@@ -251,6 +253,10 @@ impl<'a> Datadog<'a> {
     /// The same context with `tags`, an `x-datadog-tags` value taken from
     /// [`tags`](Self::tags) of a parsed context (so already valid).
     pub(crate) const fn with_parsed_tags(self, tags: Option<&'a str>) -> Self {
+        let tags = match tags {
+            Some(tags) => Some(tags.as_bytes()),
+            None => None,
+        };
         Self { tags, ..self }
     }
 
@@ -259,7 +265,8 @@ impl<'a> Datadog<'a> {
     pub fn with_origin(self, origin: Option<&'a str>) -> Result<Self, DatadogError> {
         let origin = match origin {
             None | Some("") => None,
-            Some(o) => Some(printable(o.as_bytes()).ok_or(DatadogError::InvalidOrigin)?),
+            Some(o) if printable(o.as_bytes()) => Some(o.as_bytes()),
+            Some(_) => return Err(DatadogError::InvalidOrigin),
         };
         Ok(Self { origin, ..self })
     }
@@ -317,14 +324,14 @@ impl<'a> Datadog<'a> {
     /// The origin, if one was sent.
     #[must_use]
     pub const fn origin(&self) -> Option<&'a str> {
-        self.origin
+        ascii(self.origin)
     }
 
     /// The `x-datadog-tags` value as it arrived (validated), including
     /// `_dd.p.tid` and any non-`_dd.p.` entries.
     #[must_use]
     pub const fn tags(&self) -> Option<&'a str> {
-        self.tags
+        ascii(self.tags)
     }
 
     /// The first optional field that was malformed and dropped (priority,
@@ -347,7 +354,7 @@ impl<'a> Datadog<'a> {
     /// `_dd.p.tid` is left out (it follows [`Datadog::trace_id_high`]).
     pub fn propagation_tags(&self) -> PropagationTags<'a> {
         PropagationTags {
-            rest: self.tags.map(|tags| tags.split(',')),
+            rest: self.tags().map(|tags| tags.split(',')),
         }
     }
 
@@ -390,12 +397,10 @@ impl<'a> Datadog<'a> {
         });
         let origin = match origin {
             None | Some([]) => None,
-            Some(o) => {
-                let parsed = printable(o);
-                if parsed.is_none() {
-                    dropped = dropped.or(Some(DatadogError::InvalidOrigin));
-                }
-                parsed
+            Some(o) if printable(o) => Some(o),
+            Some(_) => {
+                dropped = dropped.or(Some(DatadogError::InvalidOrigin));
+                None
             }
         };
         let (tags, trace_id_high, tags_error) = match tags {
@@ -571,16 +576,49 @@ fn write_digits(mut value: u64, buf: &mut [u8]) -> usize {
 
 /// Decimal digits within `u64`; no sign, no whitespace, leading zeros allowed.
 fn parse_u64(src: &[u8]) -> Option<u64> {
+    if src.len() > 20 {
+        // Longer: only leading zeros can make it fit.
+        return match src.iter().position(|&b| b != b'0') {
+            None => Some(0),
+            Some(first) if src.len() - first <= 20 => parse_u64(&src[first..]),
+            Some(_) => None,
+        };
+    }
     if src.is_empty() {
         return None;
     }
-    src.iter().try_fold(0u64, |acc, &b| {
+    // The first (len % 8) digits one by one, then eight at a time.
+    let (head, chunks) = src.split_at(src.len() % 8);
+    let mut acc = 0u64;
+    for &b in head {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        acc.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+        acc = acc * 10 + u64::from(digit);
+    }
+    for chunk in chunks.chunks_exact(8) {
+        let eight = parse8(chunk.try_into().ok()?)?;
+        acc = acc.checked_mul(100_000_000)?.checked_add(eight)?;
+    }
+    Some(acc)
+}
+
+/// Eight decimal digits at once (SWAR): each byte checked to be `0`-`9`
+/// and the digits combined pairwise in one `u64`.
+fn parse8(chunk: [u8; 8]) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let v = u64::from_le_bytes(chunk);
+    let digits = v.wrapping_sub(0x30 * ONES);
+    // A byte's top bit is set in `v + 0x46` when it is above `9`, in
+    // `v - 0x30` when it is below `0`, and in `v` when it is not ASCII.
+    if (v.wrapping_add(0x46 * ONES) | digits | v) & (0x80 * ONES) != 0 {
+        return None;
+    }
+    // Little-endian: the first (most significant) digit is the low byte.
+    let pairs = (digits * 10 + (digits >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs * 100 + (pairs >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((quads * 10_000 + (quads >> 32)) & 0xffff_ffff)
 }
 
 /// An optional `+` or `-`, then decimal digits, within `i32`.
@@ -595,48 +633,125 @@ fn parse_i32(src: &[u8]) -> Option<i32> {
     i32::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
-/// `src` as `&str` when it is all printable ASCII (0x20-0x7E).
-fn printable(src: &[u8]) -> Option<&str> {
-    if src.iter().all(|b| (0x20..=0x7e).contains(b)) {
-        std::str::from_utf8(src).ok()
-    } else {
-        None
+/// Bytes known to be ASCII as `&str`.
+const fn ascii(bytes: Option<&[u8]>) -> Option<&str> {
+    match bytes {
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => None,
+        },
+        None => None,
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of each byte of `w` that equals `b` (exact: no false
+/// positives from borrows).
+#[inline(always)]
+fn bytes_equal(w: u64, b: u8) -> u64 {
+    let t = w ^ (ONES * u64::from(b));
+    !(((t & !HIGH) + !HIGH) | t) & HIGH
+}
+
+/// The top bit of each byte of `w` that is not printable ASCII
+/// (0x20-0x7E). With the top bit masked off, adding `0x80 - bound` sets a
+/// byte's top bit exactly when it is at least `bound`, with no carry.
+#[inline(always)]
+fn not_printable(w: u64) -> u64 {
+    let low = w & !HIGH;
+    let at_least = |bound: u64| low + (0x80 - bound) * ONES;
+    (!at_least(0x20) | at_least(0x7f) | w) & HIGH
+}
+
+/// Whether `src` is all printable ASCII (0x20-0x7E), eight bytes at a time.
+fn printable(src: &[u8]) -> bool {
+    let mut chunks = src.chunks_exact(8);
+    let mut bad = 0;
+    for chunk in &mut chunks {
+        bad |= not_printable(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    }
+    let mut last = [b'a'; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    bad | not_printable(u64::from_le_bytes(last)) == 0
 }
 
 /// Validates `x-datadog-tags`: returns the header, the high trace id bits
 /// and the reason anything was dropped.
-fn parse_tags(src: &[u8]) -> (Option<&str>, Option<u64>, Option<DatadogError>) {
+fn parse_tags(src: &[u8]) -> (Option<&[u8]>, Option<u64>, Option<DatadogError>) {
     if src.is_empty() {
         return (None, None, None);
     }
     if src.len() > TAGS_MAX_LEN {
         return (None, None, Some(DatadogError::TagsTooLong));
     }
-    let mut tid = None;
-    for entry in src.split(|&b| b == b',') {
-        let Some(eq) = entry.iter().position(|&b| b == b'=') else {
-            return (None, None, Some(DatadogError::MalformedTags));
-        };
-        let (key, value) = entry.split_at(eq);
-        let value = value.get(1..).unwrap_or_default();
-        let key_ok = !key.is_empty() && key.iter().all(|b| (0x21..=0x7e).contains(b));
-        let value_ok = !value.is_empty() && value.iter().all(|b| (0x20..=0x7e).contains(b));
-        if !key_ok || !value_ok {
-            return (None, None, Some(DatadogError::MalformedTags));
-        }
-        if key == TID_TAG.as_bytes() {
-            tid = Some(value);
-        }
-    }
-    let Ok(tags) = std::str::from_utf8(src) else {
+    let Some(tid) = scan_tags(src) else {
         return (None, None, Some(DatadogError::MalformedTags));
     };
     match tid.map(|v| <&[u8; 16]>::try_from(v).ok().and_then(hex::decode_u64)) {
-        None | Some(Some(0)) => (Some(tags), None, None),
-        Some(Some(high)) => (Some(tags), Some(high), None),
-        Some(None) => (Some(tags), None, Some(DatadogError::MalformedTid)),
+        None | Some(Some(0)) => (Some(src), None, None),
+        Some(Some(high)) => (Some(src), Some(high), None),
+        Some(None) => (Some(src), None, Some(DatadogError::MalformedTid)),
     }
+}
+
+/// Scans `key=value` entries joined by `,`: every byte printable, each key
+/// non-empty without spaces (so 0x21-0x7E), each value non-empty (and may
+/// hold `=`). Eight bytes at a time: only `,`, `=` and spaces are looked
+/// at one by one. Returns the last `_dd.p.tid` value, or `None` when
+/// malformed.
+fn scan_tags(src: &[u8]) -> Option<Option<&[u8]>> {
+    const NONE: usize = usize::MAX;
+    let mut tid = None;
+    let (mut start, mut eq) = (0, NONE);
+    // Ends the entry `start..end` whose `=` is at `eq`.
+    let mut entry = |start: usize, eq: usize, end: usize| {
+        if eq == NONE || eq == start || eq + 1 >= end {
+            return false;
+        }
+        if &src[start..eq] == TID_TAG.as_bytes() {
+            tid = Some(&src[eq + 1..end]);
+        }
+        true
+    };
+    let mut at = 0;
+    while at < src.len() {
+        let rest = &src[at..];
+        let word = match rest.first_chunk::<8>() {
+            Some(word) => *word,
+            None => {
+                // Padding with a plain printable byte changes nothing.
+                let mut word = [b'a'; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                word
+            }
+        };
+        let w = u64::from_le_bytes(word);
+        if not_printable(w) != 0 {
+            return None;
+        }
+        let mut special = bytes_equal(w, b',') | bytes_equal(w, b'=') | bytes_equal(w, b' ');
+        while special != 0 {
+            let i = at + (special.trailing_zeros() / 8) as usize;
+            special &= special - 1;
+            match src[i] {
+                b',' => {
+                    if !entry(start, eq, i) {
+                        return None;
+                    }
+                    (start, eq) = (i + 1, NONE);
+                }
+                b'=' if eq == NONE => eq = i,
+                b'=' => {}
+                // A space, in the key.
+                _ if eq == NONE => return None,
+                _ => {}
+            }
+        }
+        at += 8;
+    }
+    entry(start, eq, src.len()).then_some(tid)
 }
 
 /// Appends to a fixed buffer; a write that does not fit marks it overflowed.
@@ -879,7 +994,7 @@ mod tests {
         let at_limit = format!("_dd.p.x={}", "a".repeat(TAGS_MAX_LEN - 8));
         let dd = Datadog::new(1 << 64 | 5, 6).unwrap();
         let dd = Datadog {
-            tags: Some(&at_limit),
+            tags: Some(at_limit.as_bytes()),
             ..dd
         };
         assert_eq!(dd.write_tags(&mut tags), None);
@@ -925,6 +1040,26 @@ mod tests {
         ])
     }
 
+    /// `x-datadog-tags` checked the plain way: `None` when malformed, else
+    /// the last `_dd.p.tid` value.
+    fn reference_tags(tags: &str) -> Option<Option<&str>> {
+        let mut tid = None;
+        for entry in tags.split(',') {
+            let (key, value) = entry.split_once('=')?;
+            let ok = !key.is_empty()
+                && key.bytes().all(|b| (0x21..=0x7e).contains(&b))
+                && !value.is_empty()
+                && value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+            if !ok {
+                return None;
+            }
+            if key == TID_TAG {
+                tid = Some(value);
+            }
+        }
+        Some(tid)
+    }
+
     proptest! {
         #[test]
         fn never_panics_on_any_bytes(
@@ -939,6 +1074,33 @@ mod tests {
                 o.as_deref(),
                 g.as_deref(),
             );
+        }
+
+        /// The word-at-a-time tag scanner and the digit loop agree with
+        /// plain reference versions (split on `,`, then on the first `=`;
+        /// `str::parse`).
+        #[test]
+        fn parsers_agree_with_references(
+            tags in prop_oneof![
+                "[_a-z.=, ~]{0,40}",
+                "(_dd\\.p\\.tid=[0-9a-f]{16},)?_dd\\.p\\.[a-z]{1,4}=[ -~]{1,9}(,_dd\\.p\\.tid=[0-9a-fA-F]{15,17})?",
+                "[ -~\u{7f}-\u{ff}]{0,30}",
+            ],
+            digits in "[0-9]{0,26}|[0-9x]{0,22}",
+        ) {
+            let ours = parse_tags(tags.as_bytes());
+            match reference_tags(&tags) {
+                _ if tags.is_empty() => prop_assert_eq!(ours, (None, None, None)),
+                None => prop_assert_eq!(ours, (None, None, Some(DatadogError::MalformedTags))),
+                Some(tid) => {
+                    prop_assert_eq!(ours.0, Some(tags.as_bytes()));
+                    let high = tid.and_then(|t| u64::from_str_radix(t, 16).ok().filter(|_| {
+                        t.len() == 16 && t.bytes().all(|b| !b.is_ascii_uppercase())
+                    }));
+                    prop_assert_eq!(ours.1, high.filter(|&h| h != 0));
+                }
+            }
+            prop_assert_eq!(parse_u64(digits.as_bytes()), digits.parse::<u64>().ok());
         }
 
         #[test]
@@ -969,7 +1131,7 @@ mod tests {
                 .with_sampling_priority(priority)
                 .with_origin(origin.as_deref())
                 .unwrap();
-            let sent = Datadog { tags: Some(incoming.as_str()).filter(|t| !t.is_empty()), ..sent };
+            let sent = Datadog { tags: Some(incoming.as_bytes()).filter(|t| !t.is_empty()), ..sent };
 
             let (mut t, mut p, mut s, mut g) =
                 ([0u8; DECIMAL_MAX_LEN], [0u8; DECIMAL_MAX_LEN], [0u8; PRIORITY_MAX_LEN], [0u8; TAGS_MAX_LEN]);
