@@ -31,8 +31,7 @@ use tower_trace_context::client::Propagate;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/it/support/allowlist_fixture.rs"]
-mod allowlist_fixture;
+use tower_trace_context_test_support::allowlist_fixture;
 
 #[derive(Debug)]
 struct NoopExporter;

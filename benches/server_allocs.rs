@@ -13,12 +13,13 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/it/support/counting_alloc.rs"]
-mod counting_alloc;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
-use counting_alloc::allocations;
+use tower_trace_context_test_support::counting_alloc::{Counting, allocations};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 #[path = "support/axum_app.rs"]
 mod axum_app;

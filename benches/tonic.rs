@@ -38,8 +38,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "../tests/it/support/counting_alloc.rs"]
-mod counting_alloc;
+use tower_trace_context_test_support::counting_alloc::{self, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// Drops every span (the SDK still builds and ends them).
 #[derive(Debug)]

@@ -12,12 +12,13 @@ use tower_trace_context::{
     inject_baggage,
 };
 
-#[path = "../tests/it/support/counting_alloc.rs"]
-mod counting_alloc;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
-use counting_alloc::allocations;
+use tower_trace_context_test_support::counting_alloc::{Counting, allocations};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() {
     // `cargo bench` passes `--bench`; this harness has no options.

@@ -328,11 +328,6 @@ pub enum AllowlistError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Not an IP network in CIDR notation with zero host bits.
-    InvalidNetwork {
-        /// The rule as given.
-        rule: String,
-    },
     /// The regex does not compile (feature `regex`).
     #[cfg(feature = "regex")]
     InvalidRegex {
@@ -352,7 +347,6 @@ impl fmt::Display for AllowlistError {
                 write!(f, "invalid URL prefix {rule:?}: {reason}")
             }
             Self::InvalidUrl { rule, reason } => write!(f, "invalid URL {rule:?}: {reason}"),
-            Self::InvalidNetwork { rule } => write!(f, "invalid IP network {rule:?}"),
             #[cfg(feature = "regex")]
             Self::InvalidRegex { rule, error } => write!(f, "invalid regex {rule:?}: {error}"),
         }

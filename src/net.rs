@@ -13,7 +13,7 @@ use crate::error::ConfigError;
 /// The server layer trusts peers by network
 /// ([`TraceContextLayer::trust_networks`](crate::server::TraceContextLayer::trust_networks));
 /// the client allowlist admits IP-literal hosts by network
-/// ([`AllowlistBuilder::cidr`](crate::client::AllowlistBuilder::cidr)).
+/// ([`AllowlistBuilder::networks`](crate::client::AllowlistBuilder::networks)).
 ///
 /// ```
 /// use tower_trace_context::IpNetwork;

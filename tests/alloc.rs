@@ -8,12 +8,11 @@ use tower_trace_context::{
     TraceParent, TraceStateView, extract, inject,
 };
 
-#[path = "it/support/allowlist_fixture.rs"]
-mod allowlist_fixture;
-#[path = "it/support/counting_alloc.rs"]
-mod counting_alloc;
+use tower_trace_context_test_support::allowlist_fixture;
+use tower_trace_context_test_support::counting_alloc::{Counting, allocations};
 
-use counting_alloc::allocations;
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 

@@ -11,8 +11,7 @@
 //! --all-features --test load -- --nocapture` is the long run (the performance guide,
 //! "Reliability").
 
-#[path = "it/support/http_support.rs"]
-mod http_support;
+use tower_trace_context_test_support::http_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

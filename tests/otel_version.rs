@@ -5,10 +5,7 @@
 //! 127.0.0.1; the subscriber is a real `tracing-subscriber` registry with a
 //! layer that records events, and no OpenTelemetry layer.
 
-#[path = "it/support/http_support.rs"]
-mod http_support;
-#[path = "it/support/relay.rs"]
-mod relay;
+use tower_trace_context_test_support::{http_support, relay};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -48,7 +45,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
     }
 }
 
-/// The service under test (`support/relay.rs`); the handler answers with
+/// The service under test (`tests/support/relay.rs`); the handler answers with
 /// the decision, the server span's `traceparent` and the incoming
 /// baggage's `tenant` as it reads them.
 async fn service(recorder: SocketAddr) -> SocketAddr {

@@ -342,3 +342,70 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let _ = provider.shutdown();
 }
+
+/// The demo, end to end in real headless Chromium (`cargo test` runs it:
+/// `test = true` in Cargo.toml): click "Checkout" on the frontend origin
+/// and check the page shows the joined trace.
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use tower_trace_context_test_support::browser::Browser;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkout_shows_one_trace_from_browser_to_downstream() {
+        let store = super::Store::default();
+        let _provider = super::install(store.clone());
+        let servers = super::start(0, store).await;
+
+        let browser = Browser::start().await;
+        browser
+            .client()
+            .goto(&format!("http://{}/", servers.frontend))
+            .await
+            .unwrap();
+        let got: Value = browser
+            .run(
+                r#"
+    document.getElementById('go').click();
+    const wait = async () => {
+      for (let i = 0; i < 100; i++) {
+        const rows = [...document.querySelectorAll('#waterfall .row .label')].map((e) => e.textContent);
+        if (rows.length >= 5) return done({ rows, status: document.getElementById('status').textContent });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      done({ rows: [], status: document.getElementById('status').textContent });
+    };
+    wait();
+    "#,
+                vec![],
+            )
+            .await;
+        let rows: Vec<String> = got["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        let status = got["status"].as_str().unwrap();
+        assert!(status.contains("names server span"), "{status}");
+        // The browser span is the root, then the API's server span, its two
+        // client spans, and the inventory service's server span.
+        assert!(
+            rows[0].starts_with("browser: POST /api/checkout"),
+            "{rows:?}"
+        );
+        assert!(rows[1].starts_with("POST /api/checkout"), "{rows:?}");
+        assert!(
+            rows.iter().any(|r| r.starts_with("GET /inventory")),
+            "{rows:?}"
+        );
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r.starts_with("GET ") || r.starts_with("POST "))
+                .count(),
+            4,
+            "{rows:?}"
+        );
+        browser.close().await;
+    }
+}

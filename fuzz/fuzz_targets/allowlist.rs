@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
         1 => b.host(rule),
         2 => b.host_suffix(rule),
         3 => b.url_prefix(rule),
-        4 => b.cidr(rule),
+        // A network that does not parse adds no rule (its error is typed
+        // where it is parsed).
+        4 => match rule.parse() {
+            Ok(network) => b.networks([network]),
+            Err(_) => b,
+        },
         5 => b.exact_url(rule),
         6 => b.substring(rule),
         7 => b.regex(rule),

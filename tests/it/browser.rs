@@ -359,7 +359,7 @@ fetch(url, { headers: { 'sentry-trace': `${trace}-${span}-1`, baggage } })
 }
 
 /// Builds (once, cached under `target/browser-sdk`) a real browser SDK from
-/// npm: `name` is `sentry` or `otel-web`, see `tests/it/support/browser-sdk.sh`.
+/// npm: `name` is `sentry` or `otel-web`, see `tests/support/browser-sdk/browser-sdk.sh`.
 fn browser_sdk(name: &str) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/browser-sdk");
@@ -367,7 +367,7 @@ fn browser_sdk(name: &str) -> String {
     let status = std::process::Command::new("flock")
         .arg(dir.join("lock"))
         .arg("sh")
-        .arg(root.join("tests/it/support/browser-sdk.sh"))
+        .arg(root.join("tests/support/browser-sdk/browser-sdk.sh"))
         .arg(&dir)
         .arg(name)
         .status()

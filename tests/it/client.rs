@@ -1002,7 +1002,12 @@ async fn an_ip_literal_with_a_trailing_dot_is_not_the_ip() {
     let _otel = otel::install();
     let (b, b_seen) = hop(http::StatusCode::OK, None).await;
     let port = b.port();
-    let cidr = PropagateLayer::new(Allowlist::builder().cidr("127.0.0.0/8").build().unwrap());
+    let cidr = PropagateLayer::new(
+        Allowlist::builder()
+            .networks(["127.0.0.0/8".parse().unwrap()])
+            .build()
+            .unwrap(),
+    );
     let origin = PropagateLayer::new(
         Allowlist::builder()
             .origin(format!("http://127.0.0.1:{port}"))

@@ -1,11 +1,13 @@
 //! The integration tests, in one binary: one link instead of one per file.
-//! Tests that need a process of their own are separate binaries:
-//! `tests/alloc.rs` (a counting global allocator), `tests/otel_version.rs`
-//! (warnings logged once per process, and no global tracer provider) and
-//! `tests/load.rs` (the server's resident memory); `tests/demo.rs` and
-//! `tests/w3c_test_service.rs` exercise the examples.
+//! What they share is the `tower-trace-context-test-support` crate
+//! (`tests/support`). Tests that need a process of their own are separate
+//! binaries: `tests/alloc.rs` (a counting global allocator),
+//! `tests/otel_version.rs` (warnings logged once per process, and no global
+//! tracer provider) and `tests/load.rs` (the server's resident memory). The
+//! examples `demo` and `w3c_test_service` carry their own tests (`test =
+//! true` in Cargo.toml).
 
-mod support;
+use tower_trace_context_test_support as support;
 
 mod baggage;
 mod browser;

@@ -361,7 +361,7 @@ impl fmt::Debug for Rule {
 ///   `orders.svc.cluster.local`, never `evilsvc.cluster.local`);
 /// - [`url_prefix`](AllowlistBuilder::url_prefix): origin plus a path prefix
 ///   on a segment boundary (`/v1` matches `/v1` and `/v1/x`, not `/v10`);
-/// - [`cidr`](AllowlistBuilder::cidr): IP-literal hosts in a network
+/// - [`networks`](AllowlistBuilder::networks): IP-literal hosts in a network
 ///   (`10.0.0.0/8`, `fd00::/8`; IPv4-mapped IPv6 hosts count as IPv4);
 /// - [`exact_url`](AllowlistBuilder::exact_url) and
 ///   [`substring`](AllowlistBuilder::substring): text rules over the whole
@@ -536,7 +536,7 @@ enum Pending {
     Host(String),
     HostSuffix(String),
     Prefix(String),
-    Network(String),
+    Network(IpNetwork),
     ExactUrl(String),
     Substring(String),
     /// Sentry 11's string target: a substring, without case.
@@ -622,22 +622,29 @@ impl AllowlistBuilder {
         self.push(Pending::Prefix(prefix.into()))
     }
 
-    /// Allows URLs whose host is an IP literal in `network` (CIDR notation,
-    /// host bits zero; a bare address is a `/32` or `/128`), on any scheme
-    /// and port. An IPv4-mapped IPv6 host (`[::ffff:10.1.2.3]`) counts as
-    /// its IPv4 address; host names never match (no DNS lookup).
+    /// Allows URLs whose host is an IP literal in one of `networks` (the
+    /// [`IpNetwork`] type the server layer's `trust_networks` takes too;
+    /// parse one from CIDR notation, a bare address being a `/32` or
+    /// `/128`), on any scheme and port. An IPv4-mapped IPv6 host
+    /// (`[::ffff:10.1.2.3]`) counts as its IPv4 address; host names never
+    /// match (no DNS lookup).
     ///
     /// ```
     /// # use tower_trace_context::client::Allowlist;
-    /// let allow = Allowlist::builder().cidr("10.0.0.0/8").cidr("fd00::/8").build()?;
+    /// use tower_trace_context::IpNetwork;
+    /// let private: IpNetwork = "10.0.0.0/8".parse()?;
+    /// let allow = Allowlist::builder().networks([private, "fd00::/8".parse()?]).build()?;
     /// assert!(allow.matches_uri(&"http://10.42.0.7:8080/".parse().unwrap()));
     /// assert!(allow.matches_uri(&"http://[::ffff:10.42.0.7]/".parse().unwrap()));
     /// assert!(allow.matches_uri(&"http://[fd12::1]/".parse().unwrap()));
     /// assert!(!allow.matches_uri(&"http://192.168.0.1/".parse().unwrap()));
-    /// # Ok::<(), tower_trace_context::AllowlistError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn cidr(self, network: impl Into<String>) -> Self {
-        self.push(Pending::Network(network.into()))
+    pub fn networks(mut self, networks: impl IntoIterator<Item = IpNetwork>) -> Self {
+        for network in networks {
+            self = self.push(Pending::Network(network));
+        }
+        self
     }
 
     /// Allows one URL exactly (after normalisation on both sides: a query
@@ -963,10 +970,7 @@ fn compile(pending: Pending) -> Result<Rule, AllowlistError> {
                 path,
             }
         }
-        Pending::Network(rule) => match rule.trim().parse::<IpNetwork>() {
-            Ok(network) => Rule::Network(network),
-            Err(_) => return Err(AllowlistError::InvalidNetwork { rule }),
-        },
+        Pending::Network(network) => Rule::Network(network),
         Pending::ExactUrl(rule) => {
             let url = normalize_url(&rule)
                 .map_err(|reason| AllowlistError::InvalidUrl { rule, reason })?;

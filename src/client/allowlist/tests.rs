@@ -1,8 +1,8 @@
 //! URL-matching table for every `Allowlist` rule kind, including the tricky
 //! cases (userinfo, label and path boundaries, IPv6, ports, case, trailing dots).
 
-use crate::AllowlistError;
 use crate::client::{Allowlist, AllowlistBuilder, Pattern, UrlParts};
+use crate::{AllowlistError, ConfigError, IpNetwork};
 
 fn check(allow: &Allowlist, rule: &str, cases: &[(&str, bool)]) {
     for (url, expected) in cases {
@@ -629,9 +629,9 @@ fn browser_regex_entries_search_unanchored() {
 #[test]
 fn cidr_rules() {
     let allow = Allowlist::builder()
-        .cidr("10.0.0.0/8")
-        .cidr("192.168.1.7")
-        .cidr("fd00::/8")
+        .networks(
+            ["10.0.0.0/8", "192.168.1.7", "fd00::/8"].map(|n| n.parse::<IpNetwork>().unwrap()),
+        )
         .build()
         .unwrap();
     check(
@@ -660,7 +660,8 @@ fn cidr_rules() {
             ("http://10.0.0.0x1./", false),
         ],
     );
-    let allow = Allowlist::builder().cidr("127.0.0.0/8").build().unwrap();
+    let loopback: IpNetwork = "127.0.0.0/8".parse().unwrap();
+    let allow = Allowlist::builder().networks([loopback]).build().unwrap();
     check(
         &allow,
         "cidr 127.0.0.0/8",
@@ -669,19 +670,14 @@ fn cidr_rules() {
             ("http://127.0.0.1.:8080/", false),
         ],
     );
-    let err = Allowlist::builder().cidr("10.0.0.1/8").build().unwrap_err();
-    assert!(
-        matches!(err, AllowlistError::InvalidNetwork { .. }),
-        "{err}"
-    );
-    let err = Allowlist::builder()
-        .cidr("example.com/8")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(err, AllowlistError::InvalidNetwork { .. }),
-        "{err}"
-    );
+    // Bad networks are typed errors where they are parsed.
+    for bad in ["10.0.0.1/8", "example.com/8", "10.0.0.0/33", ""] {
+        let err = bad.parse::<IpNetwork>().unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidNetwork(_)),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The service shape the propagation tests drive over TCP: server layer ->
 //! handler -> client layer (hyper-util) -> a recording server.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
@@ -19,7 +18,7 @@ use tower_trace_context::server::{RequestTrace, TraceContextLayer};
 /// Serves `/api` behind `layer`: the handler calls `recorder` through the
 /// client layer (the recorder allowlisted), then answers with
 /// `answer(&RequestTrace)`.
-pub(crate) async fn service(
+pub async fn service(
     layer: TraceContextLayer,
     recorder: SocketAddr,
     answer: fn(&RequestTrace) -> String,

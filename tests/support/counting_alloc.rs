@@ -1,12 +1,15 @@
-//! A counting global allocator, shared by the allocation tests and the
-//! benchmarks. Counts are per thread, so tests may run in parallel.
-#![allow(unsafe_code, dead_code)]
+//! A counting allocator, shared by the allocation tests and the benchmarks:
+//! each binary that counts declares it, `#[global_allocator] static GLOBAL:
+//! Counting = Counting;`. Counts are per thread, so tests may run in
+//! parallel.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 /// Forwards to the system allocator, counting allocations and reallocations.
-pub(crate) struct Counting;
+#[derive(Debug)]
+pub struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
@@ -41,12 +44,9 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 /// Heap allocations (including reallocations) made by `f` on this thread,
 /// and its result.
-pub(crate) fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+pub fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
     let before = ALLOCATIONS.with(Cell::get);
     let out = std::hint::black_box(f());
     (ALLOCATIONS.with(Cell::get) - before, out)

@@ -1,6 +1,5 @@
 //! Real headless Chromium for the tests: Debian's `chromium` and
 //! `chromium-driver`, driven through chromedriver with fantoccini.
-#![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -40,7 +39,7 @@ fn install_chromium() {
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// chromedriver plus one browser session; both go away on drop.
-pub(crate) struct Browser {
+pub struct Browser {
     driver: Child,
     client: Option<fantoccini::Client>,
     profile: std::path::PathBuf,
@@ -48,7 +47,7 @@ pub(crate) struct Browser {
 }
 
 impl Browser {
-    pub(crate) async fn start() -> Self {
+    pub async fn start() -> Self {
         let turn = ONE_AT_A_TIME.lock().await;
         install_chromium();
         for bin in [CHROMIUM, CHROMEDRIVER] {
@@ -116,12 +115,12 @@ impl Browser {
         }
     }
 
-    pub(crate) fn client(&self) -> &fantoccini::Client {
+    pub fn client(&self) -> &fantoccini::Client {
         self.client.as_ref().expect("session open")
     }
 
     /// Runs `script` as an async WebDriver script; it calls `done(value)`.
-    pub(crate) async fn run(&self, script: &str, args: Vec<Value>) -> Value {
+    pub async fn run(&self, script: &str, args: Vec<Value>) -> Value {
         let script = format!("const done = arguments[arguments.length - 1];\n{script}");
         self.client()
             .execute_async(&script, args)
@@ -129,7 +128,7 @@ impl Browser {
             .expect("script runs")
     }
 
-    pub(crate) async fn close(mut self) {
+    pub async fn close(mut self) {
         if let Some(client) = self.client.take() {
             let _ = client.close().await;
         }

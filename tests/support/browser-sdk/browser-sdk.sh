@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds a real browser SDK from npm into one script for the browser tests:
-# fetches the exact packages listed in tests/it/support/<name>.packages (the
+# fetches the exact packages listed in tests/support/browser-sdk/<name>.packages (the
 # node_modules layout npm produced, one "path version" per line) with
 # `npm pack`, so through npm's own client and whatever registry or mirror
-# npm is configured for, then bundles tests/it/support/<name>.entry.js with
+# npm is configured for, then bundles tests/support/browser-sdk/<name>.entry.js with
 # esbuild's native binary (also fetched with `npm pack`). Output:
 # <out-dir>/<name>.js.
 #   usage: browser-sdk.sh <out-dir> <name>

@@ -1,6 +1,5 @@
 //! Real OpenTelemetry SDK with its in-memory exporter, wired to `tracing`
 //! through tracing-opentelemetry, for one test thread.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -10,19 +9,19 @@ use tracing_subscriber::layer::SubscriberExt;
 
 /// The exporter to read finished spans from, and the guard that keeps the
 /// subscriber installed on this thread.
-pub(crate) struct Otel {
-    pub(crate) exporter: InMemorySpanExporter,
-    pub(crate) provider: SdkTracerProvider,
+pub struct Otel {
+    pub exporter: InMemorySpanExporter,
+    pub provider: SdkTracerProvider,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 /// Installs a subscriber with the OpenTelemetry layer for this thread (use a
 /// current-thread runtime so every task sees it).
-pub(crate) fn install() -> Otel {
+pub fn install() -> Otel {
     install_with(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
 }
 
-pub(crate) fn install_with(sampler: impl opentelemetry_sdk::trace::ShouldSample + 'static) -> Otel {
+pub fn install_with(sampler: impl opentelemetry_sdk::trace::ShouldSample + 'static) -> Otel {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
@@ -40,7 +39,7 @@ pub(crate) fn install_with(sampler: impl opentelemetry_sdk::trace::ShouldSample 
 
 impl Otel {
     /// Waits (up to 5 s) until `n` spans are exported, and returns them.
-    pub(crate) async fn spans(&self, n: usize) -> Vec<SpanData> {
+    pub async fn spans(&self, n: usize) -> Vec<SpanData> {
         for _ in 0..500 {
             let spans = self.exporter.get_finished_spans().unwrap();
             if spans.len() >= n {
@@ -57,7 +56,7 @@ impl Otel {
     }
 
     /// The one exported span named like `name`.
-    pub(crate) async fn span(&self, name: &str) -> SpanData {
+    pub async fn span(&self, name: &str) -> SpanData {
         let spans = self.spans(1).await;
         spans
             .into_iter()
@@ -66,17 +65,17 @@ impl Otel {
     }
 }
 
-pub(crate) fn trace_id(hex: &str) -> TraceId {
+pub fn trace_id(hex: &str) -> TraceId {
     TraceId::from_hex(hex).unwrap()
 }
 
-pub(crate) fn span_id(hex: &str) -> SpanId {
+pub fn span_id(hex: &str) -> SpanId {
     SpanId::from_hex(hex).unwrap()
 }
 
 /// The server layer's two span paths, for tests that run on both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Path {
+pub enum Path {
     /// A `tracing` span bridged by tracing-opentelemetry (the default).
     Tracing,
     /// An OpenTelemetry span started directly, with this provider's tracer.
@@ -84,12 +83,12 @@ pub(crate) enum Path {
 }
 
 /// Both paths.
-pub(crate) const PATHS: [Path; 2] = [Path::Tracing, Path::OpenTelemetry];
+pub const PATHS: [Path; 2] = [Path::Tracing, Path::OpenTelemetry];
 
 impl Otel {
     /// `layer` on `path`: the direct path gets this provider's tracer (the
     /// global provider is shared by every test of a binary).
-    pub(crate) fn on<M>(
+    pub fn on<M>(
         &self,
         path: Path,
         layer: tower_trace_context::server::TraceContextLayer<M>,
@@ -103,7 +102,7 @@ impl Otel {
 
 impl Otel {
     /// The client `layer` on `path` (see [`Otel::on`]).
-    pub(crate) fn on_client(
+    pub fn on_client(
         &self,
         path: Path,
         layer: tower_trace_context::client::PropagateLayer,

@@ -1,5 +1,4 @@
 //! Real TCP servers on 127.0.0.1 and a hyper client for the tests.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
@@ -11,11 +10,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 /// Headers of every request a [`recorder`] got.
-pub(crate) type Seen = std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>;
+pub type Seen = std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>;
 
 /// A server that records the headers of every request it gets (any path,
 /// GET or POST).
-pub(crate) async fn recorder() -> (SocketAddr, Seen) {
+pub async fn recorder() -> (SocketAddr, Seen) {
     use axum::extract::State;
     use axum::routing::get;
     let seen: Seen = Seen::default();
@@ -30,7 +29,7 @@ pub(crate) async fn recorder() -> (SocketAddr, Seen) {
 }
 
 /// Serves `app` on an ephemeral 127.0.0.1 port (on the current runtime).
-pub(crate) async fn serve(app: Router) -> SocketAddr {
+pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -39,15 +38,15 @@ pub(crate) async fn serve(app: Router) -> SocketAddr {
 
 /// A response as the client saw it.
 #[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: String,
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Reply {
     /// All values of a header, in order.
-    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+    pub fn all(&self, name: &str) -> Vec<String> {
         self.headers
             .get_all(name)
             .iter()
@@ -57,7 +56,7 @@ impl Reply {
 }
 
 /// Sends one request over TCP with the given headers (repeated names allowed).
-pub(crate) async fn send(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply {
+pub async fn send(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut req = Request::builder().method(method).uri(url);
     for (k, v) in headers {
