@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 use crate::server::RequestTrace;
 use crate::wire::baggage::BaggageView;
@@ -69,6 +69,33 @@ pub(crate) struct Remote {
     pub(crate) carried: Option<Carried>,
 }
 
+/// The remote span context a format continues: its ids and sampled flag.
+pub(crate) fn remote_span_context(trace_id: u128, span_id: u64, sampled: bool) -> SpanContext {
+    let flags = match sampled {
+        true => TraceFlags::SAMPLED,
+        false => TraceFlags::default(),
+    };
+    SpanContext::new(
+        TraceId::from(trace_id),
+        SpanId::from(span_id),
+        flags,
+        true,
+        TraceState::NONE,
+    )
+}
+
+/// The trace id, span id and sampled flag of `cx`'s span, for a format's
+/// outgoing headers.
+pub(crate) fn span_ids(cx: &Context) -> (u128, u64, bool) {
+    let span = cx.span();
+    let sc = span.span_context();
+    (
+        u128::from_be_bytes(sc.trace_id().to_bytes()),
+        u64::from_be_bytes(sc.span_id().to_bytes()),
+        sc.is_sampled(),
+    )
+}
+
 /// A format's own state, carried in the OpenTelemetry context of the
 /// request (and of the spans under it) for re-injection.
 #[derive(Clone, Debug)]
@@ -104,6 +131,17 @@ pub(crate) trait Format: Any + fmt::Debug + Send + Sync {
         None
     }
 
+    /// Whether the request's `RequestTrace` needs the formats (for `<meta>`
+    /// tags or the format's own accessors).
+    fn uses_request_trace(&self) -> bool {
+        false
+    }
+
+    /// Whether [`server_timing`](Self::server_timing) may write entries.
+    fn writes_server_timing(&self) -> bool {
+        false
+    }
+
     /// Response entries: Server-Timing entries for a browser.
     fn server_timing(&self, trace: &RequestTrace, out: &mut Vec<HeaderValue>) {
         let _ = (trace, out);
@@ -134,9 +172,18 @@ pub(crate) trait Format: Any + fmt::Debug + Send + Sync {
 }
 
 /// The formats turned on, in precedence order; cloning is a reference
-/// count at most.
+/// count at most. What a request with a valid `traceparent` would ask of
+/// every format is answered once, when a format is added.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Formats(Option<Arc<[Arc<dyn Format>]>>);
+pub(crate) struct Formats {
+    list: Option<Arc<[Arc<dyn Format>]>>,
+    /// Some format is read before a valid `traceparent`.
+    before_traceparent: bool,
+    /// Some format writes Server-Timing entries.
+    server_timing: bool,
+    /// Some format reads the formats from a request's `RequestTrace`.
+    per_request: bool,
+}
 
 impl Formats {
     /// Turns `format` on, replacing one of the same type.
@@ -145,11 +192,23 @@ impl Formats {
         list.retain(|f| f.as_any().type_id() != format.as_any().type_id());
         list.push(format);
         list.sort_by_key(|f| f.rank());
-        self.0 = Some(list.into());
+        self.before_traceparent = list.iter().any(|f| f.before_traceparent());
+        self.server_timing = list.iter().any(|f| f.writes_server_timing());
+        self.per_request = list.iter().any(|f| f.uses_request_trace());
+        self.list = Some(list.into());
     }
 
     fn iter(&self) -> impl Iterator<Item = &Arc<dyn Format>> {
-        self.0.iter().flat_map(|list| list.iter())
+        self.list.iter().flat_map(|list| list.iter())
+    }
+
+    /// The formats a request's `RequestTrace` keeps: these, when a format
+    /// reads them from there, else none (no reference count per request).
+    pub(crate) fn for_request(&self) -> Self {
+        match self.per_request {
+            true => self.clone(),
+            false => Self::default(),
+        }
     }
 
     /// The format of type `T`, when on.
@@ -167,7 +226,9 @@ impl Formats {
         headers: &HeaderMap,
         baggage: Option<&BaggageView<'_>>,
     ) -> Option<Remote> {
-        self.0.as_ref()?;
+        if self.list.is_none() || (w3c_valid && !self.before_traceparent) {
+            return None;
+        }
         let mut found = None;
         for format in self.iter() {
             if w3c_valid && !format.before_traceparent() {
@@ -184,6 +245,9 @@ impl Formats {
     /// Response entries: the Server-Timing entries of every format.
     pub(crate) fn server_timing(&self, trace: &RequestTrace) -> Vec<HeaderValue> {
         let mut out = Vec::new();
+        if !self.server_timing {
+            return out;
+        }
         for format in self.iter() {
             format.server_timing(trace, &mut out);
         }
@@ -202,7 +266,7 @@ impl Formats {
 
     /// Outgoing headers of every format, for `cx`.
     pub(crate) fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
-        if self.0.is_none() || !cx.span().span_context().is_valid() {
+        if self.list.is_none() || !cx.span().span_context().is_valid() {
             return;
         }
         for format in self.iter() {

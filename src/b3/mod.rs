@@ -42,7 +42,6 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 pub use wire::{
     B3, B3_SINGLE_MAX_LEN, B3Error, B3Kind, B3Sampling, X_B3_FLAGS, X_B3_PARENTSPANID,
@@ -50,7 +49,7 @@ pub use wire::{
 };
 
 use crate::client::PropagateLayer;
-use crate::formats::{Carried, Format, IncomingFormat, Remote};
+use crate::formats::{Carried, Format, IncomingFormat, Remote, remote_span_context, span_ids};
 use crate::server::TraceContextLayer;
 use crate::wire::baggage::BaggageView;
 use crate::wire::headers::B3_HEADERS;
@@ -202,17 +201,7 @@ impl Format for B3Support {
     fn remote(&self, headers: &HeaderMap, _: Option<&BaggageView<'_>>) -> Option<Remote> {
         let (b3, kind) = B3::from_headers(headers).ok()?;
         let sampled = b3.sampling().is_sampled().unwrap_or(self.deferred_sampled);
-        let flags = match sampled {
-            true => TraceFlags::SAMPLED,
-            false => TraceFlags::default(),
-        };
-        let span_context = SpanContext::new(
-            TraceId::from(b3.trace_id()),
-            SpanId::from(b3.span_id()),
-            flags,
-            true,
-            TraceState::NONE,
-        );
+        let span_context = remote_span_context(b3.trace_id(), b3.span_id(), sampled);
         let high_zero = b3.trace_id() >> 64 == 0;
         let debug = b3.sampling() == B3Sampling::Debug;
         let carried = (debug || (high_zero && !b3.is_trace_id_64())).then(|| {
@@ -233,12 +222,9 @@ impl Format for B3Support {
 
     fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
         self.strip(headers);
-        let span = cx.span();
-        let sc = span.span_context();
-        let trace_id = u128::from_be_bytes(sc.trace_id().to_bytes());
-        let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
+        let (trace_id, span_id, sampled) = span_ids(cx);
         let carried = Carried::of::<B3Carried>(cx);
-        let sampling = match (sc.is_sampled(), carried.is_some_and(|c| c.debug)) {
+        let sampling = match (sampled, carried.is_some_and(|c| c.debug)) {
             (true, true) => B3Sampling::Debug,
             (true, false) => B3Sampling::Sampled,
             (false, _) => B3Sampling::NotSampled,

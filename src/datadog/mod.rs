@@ -44,7 +44,6 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 pub use wire::{
     DECIMAL_MAX_LEN, Datadog, DatadogError, PRIORITY_MAX_LEN, PropagationTags, TAGS_MAX_LEN,
@@ -53,7 +52,7 @@ pub use wire::{
 };
 
 use crate::client::PropagateLayer;
-use crate::formats::{Carried, Format, IncomingFormat, Remote};
+use crate::formats::{Carried, Format, IncomingFormat, Remote, remote_span_context, span_ids};
 use crate::server::TraceContextLayer;
 use crate::wire::baggage::BaggageView;
 
@@ -182,17 +181,8 @@ impl Format for DatadogSupport {
 
     fn remote(&self, headers: &HeaderMap, _: Option<&BaggageView<'_>>) -> Option<Remote> {
         let dd = Datadog::from_headers(headers).ok()?;
-        let flags = match dd.sampled().unwrap_or(self.deferred_sampled) {
-            true => TraceFlags::SAMPLED,
-            false => TraceFlags::default(),
-        };
-        let span_context = SpanContext::new(
-            TraceId::from(dd.trace_id()),
-            SpanId::from(dd.parent_id()),
-            flags,
-            true,
-            TraceState::NONE,
-        );
+        let sampled = dd.sampled().unwrap_or(self.deferred_sampled);
+        let span_context = remote_span_context(dd.trace_id(), dd.parent_id(), sampled);
         let carried = DatadogCarried {
             priority: dd.sampling_priority(),
             origin: dd.origin().map(Box::from),
@@ -207,18 +197,15 @@ impl Format for DatadogSupport {
 
     fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
         self.strip(headers);
-        let span = cx.span();
-        let sc = span.span_context();
-        let trace_id = u128::from_be_bytes(sc.trace_id().to_bytes());
-        let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
+        let (trace_id, span_id, sampled) = span_ids(cx);
         // A trace whose low 64 bits are zero has no Datadog form.
         let Ok(dd) = Datadog::new(trace_id, span_id) else {
             return;
         };
         let carried = Carried::of::<DatadogCarried>(cx);
         let priority = match carried.and_then(|c| c.priority) {
-            Some(p) if (p > 0) == sc.is_sampled() => p,
-            _ => i32::from(sc.is_sampled()),
+            Some(p) if (p > 0) == sampled => p,
+            _ => i32::from(sampled),
         };
         let origin = carried.and_then(|c| c.origin.as_deref());
         let dd = dd

@@ -587,19 +587,25 @@ fn parse_u64(src: &[u8]) -> Option<u64> {
     if src.is_empty() {
         return None;
     }
-    // The first (len % 8) digits one by one, then eight at a time.
-    let (head, chunks) = src.split_at(src.len() % 8);
+    // The first (len % 8) digits one by one, then eight at a time; only
+    // a 20-digit value can overflow, in its last step.
+    let head = src.len() % 8;
     let mut acc = 0u64;
-    for &b in head {
+    for &b in &src[..head] {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
         acc = acc * 10 + u64::from(digit);
     }
-    for chunk in chunks.chunks_exact(8) {
-        let eight = parse8(chunk.try_into().ok()?)?;
-        acc = acc.checked_mul(100_000_000)?.checked_add(eight)?;
+    let mut at = head;
+    while let Some(chunk) = src.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let eight = parse8(*chunk)?;
+        acc = match src.len() {
+            20 => acc.checked_mul(100_000_000)?.checked_add(eight)?,
+            _ => acc * 100_000_000 + eight,
+        };
+        at += 8;
     }
     Some(acc)
 }
@@ -665,16 +671,37 @@ fn not_printable(w: u64) -> u64 {
     (!at_least(0x20) | at_least(0x7f) | w) & HIGH
 }
 
+/// The eight bytes of `src` from `at` as a little-endian word, past the
+/// end padded with `a` (printable, and neither `,`, `=` nor a space).
+#[inline(always)]
+fn word_at(src: &[u8], at: usize) -> u64 {
+    const PAD: u64 = 0x6161_6161_6161_6161;
+    if let Some(word) = src.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return u64::from_le_bytes(*word);
+    }
+    let rest = src.len().saturating_sub(at).min(7);
+    if rest == 0 {
+        return PAD;
+    }
+    if let Some(last) = src.last_chunk::<8>() {
+        // The last eight bytes, shifted so that the rest comes first.
+        let shift = 8 * (8 - rest as u32);
+        return (u64::from_le_bytes(*last) >> shift) | (PAD << (64 - shift));
+    }
+    let mut word = [b'a'; 8];
+    for (slot, &b) in word.iter_mut().zip(&src[at.min(src.len())..]) {
+        *slot = b;
+    }
+    u64::from_le_bytes(word)
+}
+
 /// Whether `src` is all printable ASCII (0x20-0x7E), eight bytes at a time.
 fn printable(src: &[u8]) -> bool {
-    let mut chunks = src.chunks_exact(8);
     let mut bad = 0;
-    for chunk in &mut chunks {
-        bad |= not_printable(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    for at in (0..src.len()).step_by(8) {
+        bad |= not_printable(word_at(src, at));
     }
-    let mut last = [b'a'; 8];
-    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    bad | not_printable(u64::from_le_bytes(last)) == 0
+    bad == 0
 }
 
 /// Validates `x-datadog-tags`: returns the header, the high trace id bits
@@ -717,17 +744,7 @@ fn scan_tags(src: &[u8]) -> Option<Option<&[u8]>> {
     };
     let mut at = 0;
     while at < src.len() {
-        let rest = &src[at..];
-        let word = match rest.first_chunk::<8>() {
-            Some(word) => *word,
-            None => {
-                // Padding with a plain printable byte changes nothing.
-                let mut word = [b'a'; 8];
-                word[..rest.len()].copy_from_slice(rest);
-                word
-            }
-        };
-        let w = u64::from_le_bytes(word);
+        let w = word_at(src, at);
         if not_printable(w) != 0 {
             return None;
         }

@@ -118,6 +118,14 @@ impl Format for SentrySupport {
         })
     }
 
+    fn uses_request_trace(&self) -> bool {
+        true
+    }
+
+    fn writes_server_timing(&self) -> bool {
+        self.server_timing
+    }
+
     /// The `sentry-trace` and `baggage` entries for the server span (none
     /// without one).
     fn server_timing(&self, trace: &RequestTrace, out: &mut Vec<HeaderValue>) {

@@ -169,7 +169,7 @@ where
             incoming,
             decision,
             server_span,
-            formats: config.formats.clone(),
+            formats: config.formats.for_request(),
         };
         // A gRPC client is no browser: no browser headers, unless asked.
         let browser = config.grpc_browser_headers || grpc != Some(Grpc::Plain);
@@ -357,7 +357,7 @@ impl<S, M> TraceContext<S, M> {
             incoming: Err(TraceParentError::Missing),
             decision: Decision::Preflight,
             server_span: false,
-            formats: self.config.formats.clone(),
+            formats: self.config.formats.for_request(),
         });
         ResponseFuture::new(self.inner.call(req), Recorder::none(), state, None)
     }
