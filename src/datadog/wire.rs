@@ -584,30 +584,36 @@ fn parse_u64(src: &[u8]) -> Option<u64> {
             Some(_) => None,
         };
     }
+    // The last 8 or 16 digits eight at a time, the first ones one by one;
+    // only a 20-digit value can overflow, in the last step.
+    let (head, low) = match src.split_last_chunk::<16>() {
+        Some((head, tail)) => {
+            let (a, b) = tail.split_at(8);
+            let a = parse8(a.try_into().ok()?)?;
+            let b = parse8(b.try_into().ok()?)?;
+            (head, a * 100_000_000 + b)
+        }
+        None => match src.split_last_chunk::<8>() {
+            Some((head, tail)) => (head, parse8(*tail)?),
+            None => (src, 0),
+        },
+    };
     if src.is_empty() {
         return None;
     }
-    // The first (len % 8) digits one by one, then eight at a time; only
-    // a 20-digit value can overflow, in its last step.
-    let head = src.len() % 8;
-    let mut acc = 0u64;
-    for &b in &src[..head] {
+    let mut high = 0u64;
+    for &b in head {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        acc = acc * 10 + u64::from(digit);
+        high = high * 10 + u64::from(digit);
     }
-    let mut at = head;
-    while let Some(chunk) = src.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let eight = parse8(*chunk)?;
-        acc = match src.len() {
-            20 => acc.checked_mul(100_000_000)?.checked_add(eight)?,
-            _ => acc * 100_000_000 + eight,
-        };
-        at += 8;
+    match src.len() - head.len() {
+        0 => Some(high),
+        8 => Some(high * 100_000_000 + low),
+        _ => high.checked_mul(10_000_000_000_000_000)?.checked_add(low),
     }
-    Some(acc)
 }
 
 /// Eight decimal digits at once (SWAR): each byte checked to be `0`-`9`
