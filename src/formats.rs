@@ -49,6 +49,11 @@ pub enum IncomingFormat {
 impl IncomingFormat {
     /// A short, stable name: `sentry-trace`, `b3`, `b3multi` or `datadog`
     /// (OpenTelemetry's `OTEL_PROPAGATORS` names where there is one).
+    ///
+    /// ```
+    /// use tower_trace_context::IncomingFormat;
+    /// assert_eq!(IncomingFormat::Datadog.as_str(), "datadog");
+    /// ```
     #[must_use]
     pub const fn as_str(&self) -> &'static str {
         match self {

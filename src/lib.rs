@@ -22,10 +22,12 @@
 //!   parsers. Precedence when several arrive: a valid `traceparent`, then
 //!   `sentry-trace`, then B3, then Datadog ([`IncomingFormat`]).
 //!
-//! Where things are: the wire formats, header names, propagation functions,
-//! [`IpNetwork`] and every error type at the crate root; each layer with its
-//! configuration types in its module ([`server`], [`client`], `html`,
-//! `sentry`, [`b3`], [`datadog`]). Each item has one path.
+//! Where things are: the W3C wire formats, their header names (and the
+//! vendor preflight sets), propagation functions, [`IpNetwork`] and every
+//! error type at the crate root; each layer with its configuration types in
+//! its module ([`server`], [`client`], `html`); each other trace format with
+//! its parser, header names and configuration in its module (`sentry`,
+//! [`b3`], [`datadog`]). Each item has one path.
 //!
 //! | feature | adds |
 //! |---|---|
@@ -141,11 +143,13 @@ pub mod html;
 pub mod sentry;
 pub mod server;
 
+pub use b3::wire::B3Error;
+pub use datadog::wire::DatadogError;
 pub use error::{AllowlistError, BaggageError, ConfigError, TraceParentError, TraceStateError};
 pub use formats::IncomingFormat;
 pub use net::IpNetwork;
 #[cfg(feature = "sentry")]
-pub use sentry::SentryTraceError;
+pub use sentry::wire::SentryTraceError;
 
 /// Marker traits that make the compiler name the feature a method needs:
 /// a feature-gated method exists without its feature, bound by a trait

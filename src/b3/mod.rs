@@ -14,7 +14,10 @@
 //!   Envoy and Istio read), or the single header.
 //!
 //! A 16-hex trace id is sent back as 16 hex, and a debug decision as debug.
-//! A sampling-only `b3` (`0`, `1`, `d`, no ids) starts a new trace.
+//! A sampling-only `b3` (`0`, `1`, `d`, no ids) or `x-b3-sampled` alone
+//! carries no context: the request starts a new trace, sampled as the
+//! tracer provider's sampler decides (the caller's decision is not applied:
+//! an OpenTelemetry root span has no parent whose flag a sampler could read).
 //!
 //! ```
 //! use tower_trace_context::b3::{B3, B3Kind, B3Sampling, B3Support};
@@ -35,7 +38,7 @@
 //! [`IncomingFormat::B3Single`]: crate::IncomingFormat::B3Single
 //! [`IncomingFormat::B3Multi`]: crate::IncomingFormat::B3Multi
 
-mod wire;
+pub(crate) mod wire;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -44,8 +47,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
 
 pub use wire::{
-    B3, B3_SINGLE_MAX_LEN, B3Error, B3Kind, B3Sampling, X_B3_FLAGS, X_B3_PARENTSPANID,
-    X_B3_SAMPLED, X_B3_SPANID, X_B3_TRACEID,
+    B3, B3_SINGLE_MAX_LEN, B3Kind, B3Sampling, X_B3_FLAGS, X_B3_PARENTSPANID, X_B3_SAMPLED,
+    X_B3_SPANID, X_B3_TRACEID,
 };
 
 use crate::client::PropagateLayer;
@@ -55,6 +58,13 @@ use crate::wire::baggage::BaggageView;
 use crate::wire::headers::B3_HEADERS;
 
 /// Which B3 encoding the client layer sends.
+///
+/// ```
+/// use tower_trace_context::b3::{B3Encoding, B3Support};
+/// assert_eq!(B3Encoding::default(), B3Encoding::Multi);
+/// let single = B3Support::new().encoding(B3Encoding::Single);
+/// assert_ne!(single, B3Support::new());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum B3Encoding {
@@ -133,7 +143,7 @@ impl B3Support {
     }
 }
 
-impl TraceContextLayer {
+impl<M> TraceContextLayer<M> {
     /// Turns on B3 in (see [`b3`](crate::b3)): continue a trace from `b3`
     /// or `x-b3-*` when there is no valid `traceparent` (or `sentry-trace`),
     /// and add [`B3_HEADERS`](crate::B3_HEADERS) to the preflight allow
@@ -153,9 +163,10 @@ impl TraceContextLayer {
 impl PropagateLayer {
     /// Turns on B3 out (see [`b3`](crate::b3)): allowlisted requests also
     /// get the current span's context as B3, in `support`'s encoding, for a
-    /// mesh or a Zipkin-era service; B3 headers already on a request are
-    /// replaced (allowlisted URLs) or removed (the others). A second call
-    /// replaces the settings.
+    /// mesh or a Zipkin-era service. B3 headers already on a request are
+    /// replaced when the current context is valid (allowlisted URLs), and
+    /// removed on the others (unless `strip_manual_headers(false)`). A
+    /// second call replaces the settings.
     ///
     /// ```
     /// use tower_trace_context::b3::B3Support;

@@ -46,7 +46,7 @@
 //!
 //! let mut buf = [0u8; tower_trace_context::b3::B3_SINGLE_MAX_LEN];
 //! assert_eq!(b3.write_single(&mut buf), b"80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90");
-//! # Ok::<(), tower_trace_context::b3::B3Error>(())
+//! # Ok::<(), tower_trace_context::B3Error>(())
 //! ```
 
 use std::fmt;
@@ -55,23 +55,62 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::wire::hex;
 
-/// The single header, `b3`.
+/// The single header, `b3` (the const and the [`B3`](struct@B3) context
+/// share the name; one `use` brings both).
+///
+/// ```
+/// use tower_trace_context::b3::B3;
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(B3, "a3ce929d0e0e4736-00f067aa0ba902b7".parse()?);
+/// assert_eq!(B3::from_headers(&headers)?.0.span_id(), 0x00f067aa0ba902b7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const B3: HeaderName = HeaderName::from_static("b3");
 /// `X-B3-TraceId`: 16 or 32 lowercase hex.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::X_B3_TRACEID.as_str(), "x-b3-traceid");
+/// ```
 pub const X_B3_TRACEID: HeaderName = HeaderName::from_static("x-b3-traceid");
 /// `X-B3-SpanId`: 16 lowercase hex.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::X_B3_SPANID.as_str(), "x-b3-spanid");
+/// ```
 pub const X_B3_SPANID: HeaderName = HeaderName::from_static("x-b3-spanid");
 /// `X-B3-ParentSpanId`: 16 lowercase hex, absent on a root span.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::X_B3_PARENTSPANID.as_str(), "x-b3-parentspanid");
+/// ```
 pub const X_B3_PARENTSPANID: HeaderName = HeaderName::from_static("x-b3-parentspanid");
 /// `X-B3-Sampled`: `1` accept, `0` deny, absent defer.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::X_B3_SAMPLED.as_str(), "x-b3-sampled");
+/// ```
 pub const X_B3_SAMPLED: HeaderName = HeaderName::from_static("x-b3-sampled");
 /// `X-B3-Flags`: `1` means debug.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::X_B3_FLAGS.as_str(), "x-b3-flags");
+/// ```
 pub const X_B3_FLAGS: HeaderName = HeaderName::from_static("x-b3-flags");
 
 /// Longest `b3` value: 32-hex trace id, span id, sampling state, parent id.
+///
+/// ```
+/// assert_eq!(tower_trace_context::b3::B3_SINGLE_MAX_LEN, 68);
+/// ```
 pub const B3_SINGLE_MAX_LEN: usize = 32 + 1 + 16 + 1 + 1 + 1 + 16;
 
 /// A B3 sampling state (spec, "Sampling State").
+///
+/// ```
+/// # use tower_trace_context::b3::{B3, B3Sampling};
+/// assert_eq!(B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7")?.sampling(), B3Sampling::Deferred);
+/// # Ok::<(), tower_trace_context::B3Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum B3Sampling {
     /// No decision: the receiver decides (absent field or header).
@@ -121,6 +160,12 @@ impl B3Sampling {
     /// The `X-B3-Sampled` value: `1` or `0`; `None` when deferred and for
     /// debug (spec: "Debug implies an accept decision, so don't also send the
     /// `X-B3-Sampled` header").
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::B3Sampling;
+    /// assert_eq!(B3Sampling::Sampled.sampled_header(), Some(&b"1"[..]));
+    /// assert_eq!(B3Sampling::Debug.sampled_header(), None);
+    /// ```
     #[must_use]
     pub const fn sampled_header(self) -> Option<&'static [u8]> {
         match self {
@@ -131,6 +176,12 @@ impl B3Sampling {
     }
 
     /// The `X-B3-Flags` value: `1` for debug, otherwise `None`.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::B3Sampling;
+    /// assert_eq!(B3Sampling::Debug.flags_header(), Some(&b"1"[..]));
+    /// assert_eq!(B3Sampling::Sampled.flags_header(), None);
+    /// ```
     #[must_use]
     pub const fn flags_header(self) -> Option<&'static [u8]> {
         match self {
@@ -141,6 +192,14 @@ impl B3Sampling {
 }
 
 /// Which encoding [`B3::from_headers`] took the context from.
+///
+/// ```
+/// # use tower_trace_context::b3::{B3, B3Kind};
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(B3, "a3ce929d0e0e4736-00f067aa0ba902b7".parse()?);
+/// assert_eq!(B3::from_headers(&headers)?.1, B3Kind::Single);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum B3Kind {
     /// The `b3` header.
@@ -150,14 +209,23 @@ pub enum B3Kind {
 }
 
 /// Why a B3 context could not be read. Each variant names the rule that failed.
+///
+/// ```
+/// # use tower_trace_context::{B3Error, b3::B3};
+/// let err = B3::parse_single(b"a3ce929d0e0e4736").unwrap_err();
+/// assert_eq!(err, B3Error::MissingSpanId);
+/// assert_eq!(err.as_str(), "missing_span_id");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum B3Error {
     /// No B3 header at all.
     Missing,
     /// The `b3` value is empty.
     Empty,
     /// Only a sampling state was sent (`b3: 0`, `X-B3-Sampled: 1` alone, ...):
-    /// valid B3, but no ids to continue; start a new trace with this decision.
+    /// valid B3, but no ids to continue (the server layer starts a new trace,
+    /// which its sampler decides).
     SamplingOnly(B3Sampling),
     /// The trace id is not 16 or 32 lowercase hex digits.
     InvalidTraceId,
@@ -186,7 +254,7 @@ impl B3Error {
     /// A short stable name for the failed rule, for logs and metrics.
     ///
     /// ```
-    /// # use tower_trace_context::b3::B3Error;
+    /// # use tower_trace_context::B3Error;
     /// assert_eq!(B3Error::ZeroSpanId.as_str(), "zero_span_id");
     /// ```
     #[must_use]
@@ -236,6 +304,14 @@ impl std::error::Error for B3Error {}
 
 /// A validated B3 trace context.
 ///
+/// ```
+/// use tower_trace_context::b3::{B3, B3Sampling};
+/// let b3 = B3::new(0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7, B3Sampling::Sampled)?;
+/// let mut buf = [0; tower_trace_context::b3::B3_SINGLE_MAX_LEN];
+/// assert_eq!(b3.write_single(&mut buf), b"4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1");
+/// # Ok::<(), tower_trace_context::B3Error>(())
+/// ```
+///
 /// Invariant: the trace and span ids are non-zero, the parent span id is
 /// `None` or non-zero, and `trace_id_64` implies the high 64 bits are zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -251,7 +327,7 @@ impl B3 {
     /// A context with a 32-hex trace id and no parent; zero ids are rejected.
     ///
     /// ```
-    /// # use tower_trace_context::b3::{B3, B3Error, B3Sampling};
+    /// # use tower_trace_context::{B3Error, b3::{B3, B3Sampling}};
     /// let b3 = B3::new(7, 9, B3Sampling::Sampled)?;
     /// assert_eq!(B3::new(0, 9, B3Sampling::Sampled), Err(B3Error::ZeroTraceId));
     /// # Ok::<(), B3Error>(())
@@ -274,6 +350,14 @@ impl B3 {
 
     /// The same context, encoded with a 16-hex trace id when `yes` and the
     /// high 64 bits are zero (otherwise 32-hex, whatever `yes` says).
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::new(7, 9, B3Sampling::Sampled)?.with_trace_id_64(true);
+    /// assert!(b3.is_trace_id_64());
+    /// assert!(!B3::new(1 << 64, 9, B3Sampling::Sampled)?.with_trace_id_64(true).is_trace_id_64());
+    /// # Ok::<(), tower_trace_context::B3Error>(())
+    /// ```
     #[must_use]
     pub const fn with_trace_id_64(self, yes: bool) -> Self {
         Self {
@@ -283,6 +367,13 @@ impl B3 {
     }
 
     /// The same context with another sampling state.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::new(7, 9, B3Sampling::Sampled)?.with_sampling(B3Sampling::Debug);
+    /// assert_eq!(b3.sampling(), B3Sampling::Debug);
+    /// # Ok::<(), tower_trace_context::B3Error>(())
+    /// ```
     #[must_use]
     pub const fn with_sampling(self, sampling: B3Sampling) -> Self {
         Self { sampling, ..self }
@@ -295,7 +386,7 @@ impl B3 {
     /// # use tower_trace_context::b3::{B3, B3Sampling};
     /// let child = B3::new(7, 9, B3Sampling::Sampled)?.child(10)?;
     /// assert_eq!((child.span_id(), child.parent_span_id()), (10, Some(9)));
-    /// # Ok::<(), tower_trace_context::b3::B3Error>(())
+    /// # Ok::<(), tower_trace_context::B3Error>(())
     /// ```
     pub const fn child(self, span_id: u64) -> Result<Self, B3Error> {
         if span_id == 0 {
@@ -309,30 +400,60 @@ impl B3 {
     }
 
     /// The trace id (a 16-hex id is the low 64 bits).
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.trace_id(), 0xa3ce929d0e0e4736);
+    /// ```
     #[must_use]
     pub const fn trace_id(&self) -> u128 {
         self.trace_id
     }
 
     /// Whether the trace id arrived (or will be sent) as 16 hex digits.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert!(b3.is_trace_id_64());
+    /// ```
     #[must_use]
     pub const fn is_trace_id_64(&self) -> bool {
         self.trace_id_64
     }
 
     /// The span id.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.span_id(), 0x00f067aa0ba902b7);
+    /// ```
     #[must_use]
     pub const fn span_id(&self) -> u64 {
         self.span_id
     }
 
     /// The parent span id, `None` on a root span.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.parent_span_id(), Some(0x05e3ac9a4f6e3b90));
+    /// ```
     #[must_use]
     pub const fn parent_span_id(&self) -> Option<u64> {
         self.parent_span_id
     }
 
     /// The sampling state.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.sampling(), B3Sampling::Sampled);
+    /// ```
     #[must_use]
     pub const fn sampling(&self) -> B3Sampling {
         self.sampling
@@ -344,7 +465,7 @@ impl B3 {
     /// [`B3Error::SamplingOnly`] with the decision.
     ///
     /// ```
-    /// use tower_trace_context::b3::{B3, B3Error, B3Sampling};
+    /// use tower_trace_context::{B3Error, b3::{B3, B3Sampling}};
     ///
     /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-d")?;
     /// assert!(b3.is_trace_id_64());
@@ -454,7 +575,7 @@ impl B3 {
     /// [`B3Error::SamplingOnly`] and nothing at all [`B3Error::Missing`].
     ///
     /// ```
-    /// use tower_trace_context::b3::{B3, B3Error, B3Sampling};
+    /// use tower_trace_context::{B3Error, b3::{B3, B3Sampling}};
     ///
     /// let b3 = B3::parse_multi(
     ///     Some(b"463ac35c9f6413ad48485a3953bb6124"),
@@ -536,7 +657,7 @@ impl B3 {
     /// headers.insert(X_B3_SAMPLED, HeaderValue::from_static("1"));
     /// let (b3, kind) = B3::from_headers(&headers)?;
     /// assert_eq!((b3.trace_id(), kind), (0xa3ce_929d_0e0e_4736, B3Kind::Multi));
-    /// # Ok::<(), tower_trace_context::b3::B3Error>(())
+    /// # Ok::<(), tower_trace_context::B3Error>(())
     /// ```
     pub fn from_headers(headers: &HeaderMap) -> Result<(Self, B3Kind), B3Error> {
         let get = |name: HeaderName| headers.get(name).map(HeaderValue::as_bytes);
@@ -574,7 +695,7 @@ impl B3 {
     /// let b3 = B3::new(0xa3ce_929d_0e0e_4736, 0xb7, B3Sampling::Debug)?.with_trace_id_64(true);
     /// let mut buf = [0u8; B3_SINGLE_MAX_LEN];
     /// assert_eq!(b3.write_single(&mut buf), b"a3ce929d0e0e4736-00000000000000b7-d");
-    /// # Ok::<(), tower_trace_context::b3::B3Error>(())
+    /// # Ok::<(), tower_trace_context::B3Error>(())
     /// ```
     pub fn write_single<'b>(&self, buf: &'b mut [u8; B3_SINGLE_MAX_LEN]) -> &'b [u8] {
         let mut w = Writer::new(buf);
@@ -597,6 +718,12 @@ impl B3 {
     }
 
     /// Encodes the `X-B3-TraceId` value (16 or 32 hex) into `buf`.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.write_trace_id(&mut [0; 32]), b"a3ce929d0e0e4736");
+    /// ```
     pub fn write_trace_id<'b>(&self, buf: &'b mut [u8; 32]) -> &'b [u8] {
         let mut w = Writer::new(buf);
         if self.trace_id_64 {
@@ -608,12 +735,24 @@ impl B3 {
     }
 
     /// Encodes the `X-B3-SpanId` value into `buf`.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.write_span_id(&mut [0; 16]), b"00f067aa0ba902b7");
+    /// ```
     pub fn write_span_id<'b>(&self, buf: &'b mut [u8; 16]) -> &'b [u8] {
         *buf = hex::encode_u64(self.span_id);
         buf
     }
 
     /// Encodes the `X-B3-ParentSpanId` value into `buf`; `None` on a root span.
+    ///
+    /// ```
+    /// # use tower_trace_context::b3::{B3, B3Sampling};
+    /// let b3 = B3::parse_single(b"a3ce929d0e0e4736-00f067aa0ba902b7-1-05e3ac9a4f6e3b90").unwrap();
+    /// assert_eq!(b3.write_parent_span_id(&mut [0; 16]), Some(&b"05e3ac9a4f6e3b90"[..]));
+    /// ```
     pub fn write_parent_span_id<'b>(&self, buf: &'b mut [u8; 16]) -> Option<&'b [u8]> {
         let parent = self.parent_span_id?;
         *buf = hex::encode_u64(parent);

@@ -146,7 +146,8 @@ impl PropagateLayer {
     }
 
     /// Whether to remove `traceparent`, `tracestate`, `baggage` and
-    /// `sentry-trace` set by hand on requests to URLs outside the allowlist
+    /// `sentry-trace`, and the headers of the formats turned on (B3,
+    /// Datadog), set by hand on requests to URLs outside the allowlist
     /// (default on).
     ///
     /// ```

@@ -31,13 +31,13 @@
 //! assert_eq!(dd.trace_id(), 0x0af7651916cd43dd8448eb211c80319c);
 //! assert_eq!(dd.sampled(), Some(true));
 //! # let _ = (server, client);
-//! # Ok::<(), tower_trace_context::datadog::DatadogError>(())
+//! # Ok::<(), tower_trace_context::DatadogError>(())
 //! ```
 //!
 //! [`Decision::ContinuedFrom`]: crate::server::Decision::ContinuedFrom
 //! [`IncomingFormat::Datadog`]: crate::IncomingFormat::Datadog
 
-mod wire;
+pub(crate) mod wire;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -46,9 +46,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
 
 pub use wire::{
-    DECIMAL_MAX_LEN, Datadog, DatadogError, PRIORITY_MAX_LEN, PropagationTags, TAGS_MAX_LEN,
-    TID_ENTRY_LEN, TID_TAG, X_DATADOG_ORIGIN, X_DATADOG_PARENT_ID, X_DATADOG_SAMPLING_PRIORITY,
-    X_DATADOG_TAGS, X_DATADOG_TRACE_ID, write_decimal, write_priority, write_tid,
+    DECIMAL_MAX_LEN, Datadog, PRIORITY_MAX_LEN, PropagationTags, TAGS_MAX_LEN, TID_ENTRY_LEN,
+    TID_TAG, X_DATADOG_ORIGIN, X_DATADOG_PARENT_ID, X_DATADOG_SAMPLING_PRIORITY, X_DATADOG_TAGS,
+    X_DATADOG_TRACE_ID, write_decimal, write_priority, write_tid,
 };
 
 use crate::client::PropagateLayer;
@@ -106,7 +106,7 @@ impl DatadogSupport {
     }
 }
 
-impl TraceContextLayer {
+impl<M> TraceContextLayer<M> {
     /// Turns on Datadog in (see [`datadog`](crate::datadog)): continue a
     /// trace from `x-datadog-*` when there is no valid `traceparent` (nor
     /// `sentry-trace` or B3, when on), and add the Datadog headers to the
@@ -126,9 +126,10 @@ impl TraceContextLayer {
 impl PropagateLayer {
     /// Turns on Datadog out (see [`datadog`](crate::datadog)): allowlisted
     /// requests also get the current span's context as `x-datadog-*`, for a
-    /// Datadog agent or tracer downstream; Datadog headers already on a
-    /// request are replaced (allowlisted URLs) or removed (the others). A
-    /// second call replaces the settings.
+    /// Datadog agent or tracer downstream. Datadog headers already on a
+    /// request are replaced when the current context is valid (allowlisted
+    /// URLs), and removed on the others (unless
+    /// `strip_manual_headers(false)`). A second call replaces the settings.
     ///
     /// ```
     /// use tower_trace_context::client::{Allowlist, PropagateLayer};
@@ -183,15 +184,19 @@ impl Format for DatadogSupport {
         let dd = Datadog::from_headers(headers).ok()?;
         let sampled = dd.sampled().unwrap_or(self.deferred_sampled);
         let span_context = remote_span_context(dd.trace_id(), dd.parent_id(), sampled);
-        let carried = DatadogCarried {
-            priority: dd.sampling_priority(),
-            origin: dd.origin().map(Box::from),
-            tags: dd.tags().map(Box::from),
-        };
+        // Nothing to keep (no priority, origin or tags): no allocation.
+        let keep = dd.sampling_priority().is_some() || dd.origin().is_some() || dd.tags().is_some();
+        let carried = keep.then(|| {
+            Carried(Arc::new(DatadogCarried {
+                priority: dd.sampling_priority(),
+                origin: dd.origin().map(Box::from),
+                tags: dd.tags().map(Box::from),
+            }))
+        });
         Some(Remote {
             span_context,
             format: IncomingFormat::Datadog,
-            carried: Some(Carried(Arc::new(carried))),
+            carried,
         })
     }
 

@@ -54,7 +54,7 @@
 //!
 //! let mut buf = [0u8; 20];
 //! assert_eq!(dd.write_parent_id(&mut buf), b"5678");
-//! # Ok::<(), tower_trace_context::datadog::DatadogError>(())
+//! # Ok::<(), tower_trace_context::DatadogError>(())
 //! ```
 
 use std::fmt;
@@ -64,26 +64,66 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use crate::wire::hex;
 
 /// `x-datadog-trace-id`: low 64 bits of the trace id, decimal.
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::X_DATADOG_TRACE_ID.as_str(), "x-datadog-trace-id");
+/// ```
 pub const X_DATADOG_TRACE_ID: HeaderName = HeaderName::from_static("x-datadog-trace-id");
 /// `x-datadog-parent-id`: the caller's span id, decimal.
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::X_DATADOG_PARENT_ID.as_str(), "x-datadog-parent-id");
+/// ```
 pub const X_DATADOG_PARENT_ID: HeaderName = HeaderName::from_static("x-datadog-parent-id");
 /// `x-datadog-sampling-priority`: signed decimal; above zero means keep.
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::X_DATADOG_SAMPLING_PRIORITY.as_str(), "x-datadog-sampling-priority");
+/// ```
 pub const X_DATADOG_SAMPLING_PRIORITY: HeaderName =
     HeaderName::from_static("x-datadog-sampling-priority");
 /// `x-datadog-origin`: where the trace started (`synthetics`, `rum`, ...).
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::X_DATADOG_ORIGIN.as_str(), "x-datadog-origin");
+/// ```
 pub const X_DATADOG_ORIGIN: HeaderName = HeaderName::from_static("x-datadog-origin");
 /// `x-datadog-tags`: propagated `_dd.p.*` trace tags.
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::X_DATADOG_TAGS.as_str(), "x-datadog-tags");
+/// ```
 pub const X_DATADOG_TAGS: HeaderName = HeaderName::from_static("x-datadog-tags");
 
 /// Longest `x-datadog-tags` value read or written (the tracers' default limit).
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::TAGS_MAX_LEN, 512);
+/// ```
 pub const TAGS_MAX_LEN: usize = 512;
 /// Longest decimal `u64` (`18446744073709551615`).
+///
+/// ```
+/// assert_eq!(u64::MAX.to_string().len(), tower_trace_context::datadog::DECIMAL_MAX_LEN);
+/// ```
 pub const DECIMAL_MAX_LEN: usize = 20;
 /// Longest decimal `i32` (`-2147483648`).
+///
+/// ```
+/// assert_eq!(i32::MIN.to_string().len(), tower_trace_context::datadog::PRIORITY_MAX_LEN);
+/// ```
 pub const PRIORITY_MAX_LEN: usize = 11;
 /// The tag carrying the high 64 bits of the trace id.
+///
+/// ```
+/// assert_eq!(tower_trace_context::datadog::TID_TAG, "_dd.p.tid");
+/// ```
 pub const TID_TAG: &str = "_dd.p.tid";
 /// Length of a `_dd.p.tid=` entry: the key, `=` and 16 hex digits.
+///
+/// ```
+/// assert_eq!("_dd.p.tid=4bf92f3577b34da6".len(), tower_trace_context::datadog::TID_ENTRY_LEN);
+/// ```
 pub const TID_ENTRY_LEN: usize = TID_TAG.len() + 1 + 16;
 
 /// Prefix of the tags that are propagated.
@@ -91,7 +131,14 @@ const PROPAGATED_PREFIX: &str = "_dd.p.";
 
 /// Why Datadog headers could not be read, or (for the last five) which
 /// optional field was dropped. Each variant names the rule that failed.
+///
+/// ```
+/// # use tower_trace_context::{DatadogError, datadog::Datadog};
+/// assert_eq!(Datadog::parse(b"1", b"x", None, None, None), Err(DatadogError::InvalidParentId));
+/// assert_eq!(DatadogError::InvalidParentId.as_str(), "invalid_parent_id");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DatadogError {
     /// No `x-datadog-trace-id` header.
     MissingTraceId,
@@ -122,7 +169,7 @@ impl DatadogError {
     /// A short stable name for the failed rule, for logs and metrics.
     ///
     /// ```
-    /// # use tower_trace_context::datadog::DatadogError;
+    /// # use tower_trace_context::DatadogError;
     /// assert_eq!(DatadogError::ZeroParentId.as_str(), "zero_parent_id");
     /// ```
     #[must_use]
@@ -146,7 +193,7 @@ impl DatadogError {
     /// tag for this problem, if they record one.
     ///
     /// ```
-    /// # use tower_trace_context::datadog::DatadogError;
+    /// # use tower_trace_context::DatadogError;
     /// assert_eq!(DatadogError::TagsTooLong.propagation_error(), Some("extract_max_size"));
     /// ```
     #[must_use]
@@ -187,6 +234,13 @@ impl std::error::Error for DatadogError {}
 /// Invariant: the low trace id and the parent id are non-zero, the high trace
 /// id is `None` or non-zero, origin is printable ASCII and tags are
 /// well-formed and at most [`TAGS_MAX_LEN`] bytes.
+///
+/// ```
+/// # use tower_trace_context::datadog::Datadog;
+/// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+/// assert_eq!(dd.trace_id(), 0x4bf92f3577b34da6a3ce929d0e0e4736);
+/// # Ok::<(), tower_trace_context::DatadogError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Datadog<'a> {
     trace_id_low: u64,
@@ -206,7 +260,7 @@ impl<'a> Datadog<'a> {
     /// must `parent_id`.
     ///
     /// ```
-    /// # use tower_trace_context::datadog::{Datadog, DatadogError};
+    /// # use tower_trace_context::{DatadogError, datadog::Datadog};
     /// let dd = Datadog::new(1 << 64 | 5, 9)?;
     /// assert_eq!(dd.trace_id_high(), Some(1));
     /// assert_eq!(Datadog::new(1 << 64, 9), Err(DatadogError::ZeroTraceId));
@@ -234,6 +288,14 @@ impl<'a> Datadog<'a> {
 
     /// The same context with another parent id (the id of the span making
     /// an outgoing call); zero is rejected.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::new(5, 9)?.with_parent_id(10)?;
+    /// assert_eq!(dd.parent_id(), 10);
+    /// assert!(dd.with_parent_id(0).is_err());
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub const fn with_parent_id(self, parent_id: u64) -> Result<Self, DatadogError> {
         if parent_id == 0 {
             return Err(DatadogError::ZeroParentId);
@@ -242,6 +304,13 @@ impl<'a> Datadog<'a> {
     }
 
     /// The same context with another sampling priority.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::new(5, 9)?.with_sampling_priority(Some(2));
+    /// assert_eq!(dd.sampled(), Some(true));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn with_sampling_priority(self, priority: Option<i32>) -> Self {
         Self {
@@ -262,6 +331,14 @@ impl<'a> Datadog<'a> {
 
     /// The same context with another origin; it must be printable ASCII
     /// (empty means none).
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::new(5, 9)?.with_origin(Some("rum"))?;
+    /// assert_eq!(dd.origin(), Some("rum"));
+    /// assert!(dd.with_origin(Some("caf\u{e9}")).is_err());
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub fn with_origin(self, origin: Option<&'a str>) -> Result<Self, DatadogError> {
         let origin = match origin {
             None | Some("") => None,
@@ -272,18 +349,39 @@ impl<'a> Datadog<'a> {
     }
 
     /// The low 64 bits of the trace id (`x-datadog-trace-id`).
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.trace_id_low(), 11803532876627986230);
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn trace_id_low(&self) -> u64 {
         self.trace_id_low
     }
 
     /// The high 64 bits of the trace id (`_dd.p.tid`), if any.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.trace_id_high(), Some(0x4bf92f3577b34da6));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn trace_id_high(&self) -> Option<u64> {
         self.trace_id_high
     }
 
     /// The full 128-bit trace id (high bits zero when there is no `_dd.p.tid`).
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.trace_id() as u64, dd.trace_id_low());
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn trace_id(&self) -> u128 {
         let high = match self.trace_id_high {
@@ -294,12 +392,26 @@ impl<'a> Datadog<'a> {
     }
 
     /// The caller's span id.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.parent_id(), 67667974448284343);
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn parent_id(&self) -> u64 {
         self.parent_id
     }
 
     /// The sampling priority, if one was sent.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.sampling_priority(), Some(2));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn sampling_priority(&self) -> Option<i32> {
         self.sampling_priority
@@ -311,7 +423,7 @@ impl<'a> Datadog<'a> {
     /// # use tower_trace_context::datadog::Datadog;
     /// let dd = Datadog::parse(b"1", b"2", Some(b"-1"), None, None)?;
     /// assert_eq!(dd.sampled(), Some(false));
-    /// # Ok::<(), tower_trace_context::datadog::DatadogError>(())
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
     /// ```
     #[must_use]
     pub const fn sampled(&self) -> Option<bool> {
@@ -322,6 +434,13 @@ impl<'a> Datadog<'a> {
     }
 
     /// The origin, if one was sent.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.origin(), Some("rum"));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn origin(&self) -> Option<&'a str> {
         ascii(self.origin)
@@ -329,6 +448,13 @@ impl<'a> Datadog<'a> {
 
     /// The `x-datadog-tags` value as it arrived (validated), including
     /// `_dd.p.tid` and any non-`_dd.p.` entries.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.tags(), Some("_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     #[must_use]
     pub const fn tags(&self) -> Option<&'a str> {
         ascii(self.tags)
@@ -339,7 +465,7 @@ impl<'a> Datadog<'a> {
     /// `_dd.propagation_error` tag. The context itself is valid.
     ///
     /// ```
-    /// # use tower_trace_context::datadog::{Datadog, DatadogError};
+    /// # use tower_trace_context::{DatadogError, datadog::Datadog};
     /// let dd = Datadog::parse(b"1", b"2", None, None, Some(b"_dd.p.tid=XYZ,_dd.p.dm=-4"))?;
     /// assert_eq!((dd.trace_id_high(), dd.dropped()), (None, Some(DatadogError::MalformedTid)));
     /// assert_eq!(dd.propagation_tags().count(), 1);
@@ -352,6 +478,13 @@ impl<'a> Datadog<'a> {
 
     /// The `_dd.p.*` tags to propagate, as `(key, value)`, in arrival order;
     /// `_dd.p.tid` is left out (it follows [`Datadog::trace_id_high`]).
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.propagation_tags().collect::<Vec<_>>(), [("_dd.p.dm", "-4")]);
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub fn propagation_tags(&self) -> PropagationTags<'a> {
         PropagationTags {
             rest: self.tags().map(|tags| tags.split(',')),
@@ -361,7 +494,7 @@ impl<'a> Datadog<'a> {
     /// Parses the header values (`priority`, `origin` and `tags` optional).
     ///
     /// ```
-    /// use tower_trace_context::datadog::{Datadog, DatadogError};
+    /// use tower_trace_context::{DatadogError, datadog::Datadog};
     ///
     /// let dd = Datadog::parse(b"18446744073709551615", b"1", Some(b"2"), None, None)?;
     /// assert_eq!(dd.trace_id_low(), u64::MAX);
@@ -422,7 +555,8 @@ impl<'a> Datadog<'a> {
     ///
     /// ```
     /// use http::{HeaderMap, HeaderValue};
-    /// use tower_trace_context::datadog::{Datadog, DatadogError, X_DATADOG_PARENT_ID, X_DATADOG_TRACE_ID};
+    /// use tower_trace_context::DatadogError;
+    /// use tower_trace_context::datadog::{Datadog, X_DATADOG_PARENT_ID, X_DATADOG_TRACE_ID};
     ///
     /// let mut headers = HeaderMap::new();
     /// assert_eq!(Datadog::from_headers(&headers), Err(DatadogError::MissingTraceId));
@@ -445,16 +579,37 @@ impl<'a> Datadog<'a> {
     }
 
     /// Encodes `x-datadog-trace-id` (the low 64 bits) into `buf`.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.write_trace_id(&mut [0; 20]), b"11803532876627986230");
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub fn write_trace_id<'b>(&self, buf: &'b mut [u8; DECIMAL_MAX_LEN]) -> &'b [u8] {
         write_decimal(self.trace_id_low, buf)
     }
 
     /// Encodes `x-datadog-parent-id` into `buf`.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.write_parent_id(&mut [0; 20]), b"67667974448284343");
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub fn write_parent_id<'b>(&self, buf: &'b mut [u8; DECIMAL_MAX_LEN]) -> &'b [u8] {
         write_decimal(self.parent_id, buf)
     }
 
     /// Encodes `x-datadog-sampling-priority` into `buf`; `None` without priority.
+    ///
+    /// ```
+    /// # use tower_trace_context::datadog::Datadog;
+    /// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+    /// assert_eq!(dd.write_sampling_priority(&mut [0; 11]), Some(&b"2"[..]));
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
+    /// ```
     pub fn write_sampling_priority<'b>(
         &self,
         buf: &'b mut [u8; PRIORITY_MAX_LEN],
@@ -472,7 +627,7 @@ impl<'a> Datadog<'a> {
     /// let dd = Datadog::parse(b"1", b"2", None, None, Some(b"_dd.p.dm=-4,other=x,_dd.p.tid=0000000000000001"))?;
     /// let mut buf = [0u8; TAGS_MAX_LEN];
     /// assert_eq!(dd.write_tags(&mut buf), Some(&b"_dd.p.tid=0000000000000001,_dd.p.dm=-4"[..]));
-    /// # Ok::<(), tower_trace_context::datadog::DatadogError>(())
+    /// # Ok::<(), tower_trace_context::DatadogError>(())
     /// ```
     pub fn write_tags<'b>(&self, buf: &'b mut [u8; TAGS_MAX_LEN]) -> Option<&'b [u8]> {
         let mut w = Writer::new(buf);
@@ -495,6 +650,15 @@ impl<'a> Datadog<'a> {
 
 /// The `_dd.p.*` entries of `x-datadog-tags`, without `_dd.p.tid`; see
 /// [`Datadog::propagation_tags`].
+///
+/// ```
+/// # use tower_trace_context::datadog::Datadog;
+/// let dd = Datadog::parse(b"11803532876627986230", b"67667974448284343", Some(b"2"), Some(b"rum"), Some(b"_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4"))?;
+/// let mut tags = dd.propagation_tags();
+/// assert_eq!(tags.next(), Some(("_dd.p.dm", "-4")));
+/// assert_eq!(tags.next(), None);
+/// # Ok::<(), tower_trace_context::DatadogError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct PropagationTags<'a> {
     rest: Option<std::str::Split<'a, char>>,

@@ -37,9 +37,9 @@ mod client;
 #[cfg(feature = "html")]
 mod html;
 mod server;
-mod wire;
+pub(crate) mod wire;
 
-pub use wire::{SENTRY_TRACE_MAX_LEN, SentryTrace, SentryTraceError};
+pub use wire::{SENTRY_TRACE_MAX_LEN, SentryTrace};
 
 /// Which header wins when a request carries both a valid `traceparent` and
 /// a valid `sentry-trace` (feature `sentry`).

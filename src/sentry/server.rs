@@ -15,7 +15,7 @@ use crate::server::{Decision, RequestTrace, TraceContextLayer};
 use crate::wire::baggage::BaggageView;
 use crate::wire::headers::{BAGGAGE, SENTRY_TRACE};
 
-impl TraceContextLayer {
+impl<M> TraceContextLayer<M> {
     /// Turns on Sentry interop (feature `sentry`; see [`SentrySupport`]):
     /// continue traces from `sentry-trace`, write its Server-Timing entries,
     /// and add `baggage, sentry-trace` to the preflight allow list (call

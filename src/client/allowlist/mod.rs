@@ -627,7 +627,7 @@ impl AllowlistBuilder {
     /// parse one from CIDR notation, a bare address being a `/32` or
     /// `/128`), on any scheme and port. An IPv4-mapped IPv6 host
     /// (`[::ffff:10.1.2.3]`) counts as its IPv4 address; host names never
-    /// match (no DNS lookup).
+    /// match (no DNS lookup). A second call adds its networks to the first's.
     ///
     /// ```
     /// # use tower_trace_context::client::Allowlist;
