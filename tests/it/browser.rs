@@ -810,5 +810,38 @@ fetch(arguments[0], { headers: arguments[1] })
             "{sdk} without its set should be blocked: {reply}"
         );
     }
+    // Turning the B3 and Datadog formats on adds their headers (Datadog's
+    // `x-datadog-tags` too) without `preflight_allow_more`.
+    let formats = serve(
+        Router::new()
+            .route("/api/data", get(|| async { "ok" }))
+            .layer(cors(page))
+            .layer(
+                TraceContextLayer::new()
+                    .b3(tower_trace_context::b3::B3Support::new())
+                    .datadog(tower_trace_context::datadog::DatadogSupport::new()),
+            ),
+    )
+    .await;
+    let all = json!({
+        "b3": "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+        "x-b3-traceid": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "x-b3-spanid": "00f067aa0ba902b7",
+        "x-b3-parentspanid": "05e3ac9a4f6e3b90",
+        "x-b3-sampled": "1",
+        "x-b3-flags": "1",
+        "x-datadog-origin": "rum",
+        "x-datadog-parent-id": "67667974448284343",
+        "x-datadog-sampling-priority": "1",
+        "x-datadog-trace-id": "5473484318431510070",
+        "x-datadog-tags": "_dd.p.tid=4bf92f3577b34da6,_dd.p.dm=-4",
+    });
+    let reply = browser
+        .run(
+            FETCH_WITH,
+            vec![json!(format!("http://{formats}/api/data")), all],
+        )
+        .await;
+    assert_eq!(reply["body"], "ok", "B3 and Datadog turned on: {reply}");
     browser.close().await;
 }
