@@ -739,52 +739,68 @@ fn write_digits(mut value: u64, buf: &mut [u8]) -> usize {
 }
 
 /// Decimal digits within `u64`; no sign, no whitespace, leading zeros allowed.
+#[inline]
 fn parse_u64(src: &[u8]) -> Option<u64> {
-    if src.len() > 20 {
+    match src.len() {
+        0 => None,
+        1..=8 => parse_up_to_8(src, src),
+        9..=16 => {
+            let (head, low) = src.split_last_chunk::<8>()?;
+            Some(parse_up_to_8(head, src)? * 100_000_000 + parse8(u64::from_le_bytes(*low))?)
+        }
+        17..=20 => {
+            // Only here can a value overflow: at most 20 digits, the first
+            // 1-4 of them times 10^16.
+            let (rest, low) = src.split_last_chunk::<8>()?;
+            let (head, middle) = rest.split_last_chunk::<8>()?;
+            let middle = parse8(u64::from_le_bytes(*middle))?;
+            let low = parse8(u64::from_le_bytes(*low))?;
+            parse_up_to_8(head, src)?
+                .checked_mul(10_000_000_000_000_000)?
+                .checked_add(middle * 100_000_000 + low)
+        }
         // Longer: only leading zeros can make it fit.
-        return match src.iter().position(|&b| b != b'0') {
+        _ => match src.iter().position(|&b| b != b'0') {
             None => Some(0),
             Some(first) if src.len() - first <= 20 => parse_u64(&src[first..]),
             Some(_) => None,
-        };
-    }
-    // The last 8 or 16 digits eight at a time, the first ones one by one;
-    // only a 20-digit value can overflow, in the last step.
-    let (head, low) = match src.split_last_chunk::<16>() {
-        Some((head, tail)) => {
-            let (a, b) = tail.split_at(8);
-            let a = parse8(a.try_into().ok()?)?;
-            let b = parse8(b.try_into().ok()?)?;
-            (head, a * 100_000_000 + b)
-        }
-        None => match src.split_last_chunk::<8>() {
-            Some((head, tail)) => (head, parse8(*tail)?),
-            None => (src, 0),
         },
-    };
-    if src.is_empty() {
-        return None;
     }
-    let mut high = 0u64;
+}
+
+/// 1 to 8 digits, `head`, at the start of `whole`: with eight bytes of
+/// `whole` to load, one word shifted so that `0`s pad it on the left;
+/// otherwise byte by byte.
+#[inline(always)]
+fn parse_up_to_8(head: &[u8], whole: &[u8]) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let k = head.len();
+    if let (1..=8, Some(word)) = (k, whole.first_chunk::<8>()) {
+        // Little-endian: `head` is the low `k` bytes; move it to the top
+        // and fill the bottom with `0`s.
+        let shift = 8 * (8 - k as u32);
+        let word = match shift {
+            0 => u64::from_le_bytes(*word),
+            _ => (u64::from_le_bytes(*word) << shift) | (ZEROS >> (64 - shift)),
+        };
+        return parse8(word);
+    }
+    let mut value = 0u64;
     for &b in head {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        high = high * 10 + u64::from(digit);
+        value = value * 10 + u64::from(digit);
     }
-    match src.len() - head.len() {
-        0 => Some(high),
-        8 => Some(high * 100_000_000 + low),
-        _ => high.checked_mul(10_000_000_000_000_000)?.checked_add(low),
-    }
+    (k > 0).then_some(value)
 }
 
-/// Eight decimal digits at once (SWAR): each byte checked to be `0`-`9`
-/// and the digits combined pairwise in one `u64`.
-fn parse8(chunk: [u8; 8]) -> Option<u64> {
+/// Eight decimal digits at once (SWAR), read little-endian into `v`: each
+/// byte checked to be `0`-`9` and the digits combined pairwise.
+#[inline(always)]
+fn parse8(v: u64) -> Option<u64> {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let v = u64::from_le_bytes(chunk);
     let digits = v.wrapping_sub(0x30 * ONES);
     // A byte's top bit is set in `v + 0x46` when it is above `9`, in
     // `v - 0x30` when it is below `0`, and in `v` when it is not ASCII.
