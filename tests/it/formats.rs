@@ -262,6 +262,71 @@ async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags
     assert_nothing_leaked(&other_seen.lock().unwrap()[0]);
 }
 
+/// With Sentry on too, `SentryPrecedence::SentryTraceFirst` puts a valid
+/// `sentry-trace` before `traceparent`, and the order of the rest holds:
+/// `traceparent`, then B3, then Datadog.
+#[tokio::test]
+async fn sentry_first_with_b3_and_datadog() {
+    use tower_trace_context::sentry::{SentryPrecedence, SentrySupport};
+    let _otel = otel::install();
+    let decision = |Extension(trace): Extension<RequestTrace>| async move {
+        format!("{:?}", trace.decision())
+    };
+    let layer = TraceContextLayer::new()
+        .datadog(DatadogSupport::new())
+        .sentry(SentrySupport::new().precedence(SentryPrecedence::SentryTraceFirst))
+        .b3(B3Support::new());
+    let api = http_support::serve(Router::new().route("/", get(decision)).layer(layer)).await;
+    let traceparent = format!("00-{TRACE}-{SPAN}-01");
+    let sentry = format!("{TRACE}-{SPAN}-1");
+    let b3 = format!("{TRACE}-{SPAN}-1");
+    let datadog = [
+        ("x-datadog-trace-id", TRACE_LOW_DEC),
+        ("x-datadog-parent-id", SPAN_DEC),
+    ];
+    let rows: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("traceparent", &traceparent),
+                ("sentry-trace", &sentry),
+                ("b3", &b3),
+            ],
+            "ContinuedFrom(SentryTrace)",
+        ),
+        (
+            vec![
+                ("traceparent", &traceparent),
+                ("sentry-trace", "bad"),
+                ("b3", &b3),
+            ],
+            "Continued",
+        ),
+        (
+            vec![
+                ("traceparent", "bad"),
+                ("sentry-trace", "bad"),
+                ("b3", &b3),
+                datadog[0],
+                datadog[1],
+            ],
+            "ContinuedFrom(B3Single)",
+        ),
+        (
+            vec![
+                ("sentry-trace", "bad"),
+                ("b3", "bad"),
+                datadog[0],
+                datadog[1],
+            ],
+            "ContinuedFrom(Datadog)",
+        ),
+    ];
+    for (headers, expected) in rows {
+        let reply = http_support::send(Method::GET, &format!("http://{api}/"), &headers).await;
+        assert_eq!(reply.body, expected, "{headers:?}");
+    }
+}
+
 /// Spec rows over TCP: which format continues, or a new trace; never a
 /// failed request.
 #[tokio::test]
