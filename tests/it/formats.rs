@@ -99,6 +99,24 @@ const FORMAT_HEADERS: [&str; 11] = [
     "x-datadog-tags",
 ];
 
+/// The API of [`api`] with its two recording downstream hosts: the
+/// allowlisted one and the other, and what each received.
+struct Setup {
+    api: SocketAddr,
+    allowed: http_support::Seen,
+    other: http_support::Seen,
+}
+
+async fn setup(encoding: B3Encoding) -> Setup {
+    let (allowed, allowed_seen) = recorder().await;
+    let (other, other_seen) = recorder().await;
+    Setup {
+        api: api(encoding, allowed, other).await,
+        allowed: allowed_seen,
+        other: other_seen,
+    }
+}
+
 /// The one server span and the client span of the call to `allowed` (the
 /// first client span), from `spans`.
 fn server_and_client(
@@ -130,9 +148,11 @@ fn assert_nothing_leaked(seen: &HeaderMap) {
 #[tokio::test]
 async fn b3_single_with_a_64_bit_id_and_debug_continues_and_goes_out_as_it_came() {
     let otel = otel::install();
-    let (allowed, allowed_seen) = recorder().await;
-    let (other, other_seen) = recorder().await;
-    let api = api(B3Encoding::Multi, allowed, other).await;
+    let Setup {
+        api,
+        allowed: allowed_seen,
+        other: other_seen,
+    } = setup(B3Encoding::Multi).await;
     let reply = http_support::send(
         Method::GET,
         &format!("http://{api}/api"),
@@ -177,9 +197,11 @@ async fn b3_single_with_a_64_bit_id_and_debug_continues_and_goes_out_as_it_came(
 #[tokio::test]
 async fn b3_multi_unsampled_continues_unsampled_and_single_goes_out() {
     let _otel = otel::install();
-    let (allowed, allowed_seen) = recorder().await;
-    let (other, other_seen) = recorder().await;
-    let api = api(B3Encoding::Single, allowed, other).await;
+    let Setup {
+        api,
+        allowed: allowed_seen,
+        other: other_seen,
+    } = setup(B3Encoding::Single).await;
     let reply = http_support::send(
         Method::GET,
         &format!("http://{api}/api"),
@@ -210,9 +232,11 @@ async fn b3_multi_unsampled_continues_unsampled_and_single_goes_out() {
 #[tokio::test]
 async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags() {
     let otel = otel::install();
-    let (allowed, allowed_seen) = recorder().await;
-    let (other, other_seen) = recorder().await;
-    let api = api(B3Encoding::Multi, allowed, other).await;
+    let Setup {
+        api,
+        allowed: allowed_seen,
+        other: other_seen,
+    } = setup(B3Encoding::Multi).await;
     let reply = http_support::send(
         Method::GET,
         &format!("http://{api}/api"),
@@ -332,9 +356,7 @@ async fn sentry_first_with_b3_and_datadog() {
 #[tokio::test]
 async fn precedence_and_malformed_input() {
     let _otel = otel::install();
-    let (allowed, _) = recorder().await;
-    let (other, _) = recorder().await;
-    let api = api(B3Encoding::Multi, allowed, other).await;
+    let api = setup(B3Encoding::Multi).await.api;
     let traceparent = format!("00-{TRACE}-{SPAN}-01");
     let b3 = format!("{TRACE}-{SPAN}-1");
     let b3_upper = format!("{}-{SPAN}-1", TRACE.to_uppercase());
@@ -412,8 +434,6 @@ async fn precedence_and_malformed_input() {
 
 #[tokio::test]
 async fn formats_are_opt_in_and_add_their_headers_to_the_preflight() {
-    let (allowed, _) = recorder().await;
-    let (other, _) = recorder().await;
     // Off: B3 and Datadog are not read.
     let plain = http_support::serve(
         Router::new().route(
@@ -438,7 +458,7 @@ async fn formats_are_opt_in_and_add_their_headers_to_the_preflight() {
     assert_eq!(reply.body, "NewTrace(Missing)");
 
     // On: a preflight for them passes behind tower-http's CorsLayer.
-    let api = api(B3Encoding::Multi, allowed, other).await;
+    let api = setup(B3Encoding::Multi).await.api;
     let reply = http_support::send(
         Method::OPTIONS,
         &format!("http://{api}/api"),
