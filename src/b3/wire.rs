@@ -54,6 +54,7 @@ use std::fmt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::wire::hex;
+use crate::wire::writer::Writer;
 
 /// The single header, `b3` (the const and the [`B3`](struct@B3) context
 /// share the name; one `use` brings both).
@@ -699,11 +700,7 @@ impl B3 {
     /// ```
     pub fn write_single<'b>(&self, buf: &'b mut [u8; B3_SINGLE_MAX_LEN]) -> &'b [u8] {
         let mut w = Writer::new(buf);
-        if self.trace_id_64 {
-            w.push(&hex::encode_u64(self.trace_id as u64));
-        } else {
-            w.push(&hex::encode_u128(self.trace_id));
-        }
+        w.push(self.write_trace_id(&mut [0; 32]));
         w.push(b"-");
         w.push(&hex::encode_u64(self.span_id));
         if let Some(state) = self.sampling.single_value() {
@@ -714,7 +711,8 @@ impl B3 {
                 w.push(&hex::encode_u64(parent));
             }
         }
-        w.finish()
+        // The buffer holds the longest value.
+        w.finish().unwrap_or_default()
     }
 
     /// Encodes the `X-B3-TraceId` value (16 or 32 hex) into `buf`.
@@ -725,13 +723,12 @@ impl B3 {
     /// assert_eq!(b3.write_trace_id(&mut [0; 32]), b"a3ce929d0e0e4736");
     /// ```
     pub fn write_trace_id<'b>(&self, buf: &'b mut [u8; 32]) -> &'b [u8] {
-        let mut w = Writer::new(buf);
-        if self.trace_id_64 {
-            w.push(&hex::encode_u64(self.trace_id as u64));
-        } else {
-            w.push(&hex::encode_u128(self.trace_id));
+        *buf = hex::encode_u128(self.trace_id);
+        match self.trace_id_64 {
+            // The high half is zero: its 16 hex digits are the last 16.
+            true => &buf[16..],
+            false => buf,
         }
-        w.finish()
     }
 
     /// Encodes the `X-B3-SpanId` value into `buf`.
@@ -803,32 +800,6 @@ fn multi_sampled(value: &[u8]) -> Result<B3Sampling, B3Error> {
         v if v.eq_ignore_ascii_case(b"true") => Ok(B3Sampling::Sampled),
         v if v.eq_ignore_ascii_case(b"false") => Ok(B3Sampling::NotSampled),
         _ => Err(B3Error::InvalidSampling),
-    }
-}
-
-/// Appends to a fixed buffer; never panics (a write past the end is dropped,
-/// which the callers' buffer sizes rule out).
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl<'b> Writer<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-            self.len = end;
-        }
-    }
-
-    fn finish(self) -> &'b [u8] {
-        let buf: &'b [u8] = self.buf;
-        buf.get(..self.len).unwrap_or_default()
     }
 }
 

@@ -62,6 +62,7 @@ use std::fmt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::wire::hex;
+use crate::wire::writer::Writer;
 
 /// `x-datadog-trace-id`: low 64 bits of the trace id, decimal.
 ///
@@ -637,7 +638,7 @@ impl<'a> Datadog<'a> {
             w.push(&hex::encode_u64(high));
         }
         for (key, value) in self.propagation_tags() {
-            if w.len > 0 {
+            if w.len() > 0 {
                 w.push(b",");
             }
             w.push(key.as_bytes());
@@ -955,44 +956,6 @@ fn scan_tags(src: &[u8]) -> Option<Option<&[u8]>> {
         at += 8;
     }
     entry(start, eq, src.len()).then_some(tid)
-}
-
-/// Appends to a fixed buffer; a write that does not fit marks it overflowed.
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-    overflow: bool,
-}
-
-impl<'b> Writer<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
-        Self {
-            buf,
-            len: 0,
-            overflow: false,
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        match self.buf.get_mut(self.len..end) {
-            Some(dst) if !self.overflow => {
-                dst.copy_from_slice(bytes);
-                self.len = end;
-            }
-            _ => self.overflow = true,
-        }
-    }
-
-    /// The written bytes, or `None` after an overflow.
-    fn finish(self) -> Option<&'b [u8]> {
-        let buf: &'b [u8] = self.buf;
-        if self.overflow {
-            None
-        } else {
-            buf.get(..self.len)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub(crate) mod lines;
 pub(crate) mod percent;
 pub(crate) mod traceparent;
 pub(crate) mod tracestate;
+pub(crate) mod writer;
 
 pub use baggage::{
     BaggageIter, BaggageMember, BaggageView, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
