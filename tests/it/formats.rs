@@ -107,6 +107,19 @@ struct Setup {
     other: http_support::Seen,
 }
 
+impl Setup {
+    /// A GET of the API with `headers`; the reply's body is the decision.
+    async fn call(&self, headers: &[(&str, &str)]) -> http_support::Reply {
+        http_support::send(Method::GET, &format!("http://{}/api", self.api), headers).await
+    }
+
+    /// The headers of the one call to the allowlisted host and to the other.
+    fn seen(&self) -> (HeaderMap, HeaderMap) {
+        let first = |seen: &http_support::Seen| seen.lock().unwrap()[0].clone();
+        (first(&self.allowed), first(&self.other))
+    }
+}
+
 async fn setup(encoding: B3Encoding) -> Setup {
     let (allowed, allowed_seen) = recorder().await;
     let (other, other_seen) = recorder().await;
@@ -148,17 +161,8 @@ fn assert_nothing_leaked(seen: &HeaderMap) {
 #[tokio::test]
 async fn b3_single_with_a_64_bit_id_and_debug_continues_and_goes_out_as_it_came() {
     let otel = otel::install();
-    let Setup {
-        api,
-        allowed: allowed_seen,
-        other: other_seen,
-    } = setup(B3Encoding::Multi).await;
-    let reply = http_support::send(
-        Method::GET,
-        &format!("http://{api}/api"),
-        &[("b3", &format!("{TRACE64}-{SPAN}-d"))],
-    )
-    .await;
+    let setup = setup(B3Encoding::Multi).await;
+    let reply = setup.call(&[("b3", &format!("{TRACE64}-{SPAN}-d"))]).await;
     assert_eq!(reply.body, "ContinuedFrom(B3Single)");
     let spans = otel.spans(3).await;
     let (server, client) = server_and_client(&spans);
@@ -167,7 +171,8 @@ async fn b3_single_with_a_64_bit_id_and_debug_continues_and_goes_out_as_it_came(
     assert_eq!(server.parent_span_id, otel::span_id(SPAN));
     assert!(server.span_context.is_sampled());
 
-    let seen = &allowed_seen.lock().unwrap()[0];
+    let (seen, denied) = setup.seen();
+    let seen = &seen;
     let client_span = client.span_context.span_id().to_string();
     assert_eq!(
         seen["traceparent"],
@@ -191,30 +196,24 @@ async fn b3_single_with_a_64_bit_id_and_debug_continues_and_goes_out_as_it_came(
     );
     assert_eq!(seen["x-datadog-sampling-priority"], "1");
     assert!(!seen.contains_key("x-datadog-origin"), "{seen:?}");
-    assert_nothing_leaked(&other_seen.lock().unwrap()[0]);
+    assert_nothing_leaked(&denied);
 }
 
 #[tokio::test]
 async fn b3_multi_unsampled_continues_unsampled_and_single_goes_out() {
     let _otel = otel::install();
-    let Setup {
-        api,
-        allowed: allowed_seen,
-        other: other_seen,
-    } = setup(B3Encoding::Single).await;
-    let reply = http_support::send(
-        Method::GET,
-        &format!("http://{api}/api"),
-        &[
+    let setup = setup(B3Encoding::Single).await;
+    let reply = setup
+        .call(&[
             ("x-b3-traceid", TRACE),
             ("x-b3-spanid", SPAN),
             ("x-b3-parentspanid", "05e3ac9a4f6e3b90"),
             ("x-b3-sampled", "0"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(reply.body, "ContinuedFrom(B3Multi)");
-    let seen = &allowed_seen.lock().unwrap()[0];
+    let (seen, denied) = setup.seen();
+    let seen = &seen;
     // Not sampled: the decision goes on.
     let traceparent = seen["traceparent"].to_str().unwrap();
     assert!(
@@ -226,21 +225,15 @@ async fn b3_multi_unsampled_continues_unsampled_and_single_goes_out() {
     assert_eq!(seen["b3"], format!("{TRACE}-{span}-0").as_str());
     assert!(!seen.contains_key("x-b3-traceid"), "{seen:?}");
     assert_eq!(seen["x-datadog-sampling-priority"], "0");
-    assert_nothing_leaked(&other_seen.lock().unwrap()[0]);
+    assert_nothing_leaked(&denied);
 }
 
 #[tokio::test]
 async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags() {
     let otel = otel::install();
-    let Setup {
-        api,
-        allowed: allowed_seen,
-        other: other_seen,
-    } = setup(B3Encoding::Multi).await;
-    let reply = http_support::send(
-        Method::GET,
-        &format!("http://{api}/api"),
-        &[
+    let setup = setup(B3Encoding::Multi).await;
+    let reply = setup
+        .call(&[
             ("x-datadog-trace-id", TRACE_LOW_DEC),
             ("x-datadog-parent-id", SPAN_DEC),
             ("x-datadog-sampling-priority", "2"),
@@ -249,9 +242,8 @@ async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags
                 "x-datadog-tags",
                 "_dd.p.dm=-4,_dd.p.tid=4bf92f3577b34da6,_dd.p.usr.id=baz64",
             ),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(reply.body, "ContinuedFrom(Datadog)");
     let spans = otel.spans(3).await;
     let (server, client) = server_and_client(&spans);
@@ -259,7 +251,8 @@ async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags
     assert_eq!(server.parent_span_id, otel::span_id(SPAN));
     assert!(server.span_context.is_sampled());
 
-    let seen = &allowed_seen.lock().unwrap()[0];
+    let (seen, denied) = setup.seen();
+    let seen = &seen;
     let client_span = client.span_context.span_id().to_string();
     assert_eq!(
         seen["traceparent"],
@@ -283,7 +276,7 @@ async fn datadog_continues_with_its_high_bits_and_keeps_priority_origin_and_tags
     // B3 out as well (on in the client): 128 bits, since it came as such.
     assert_eq!(seen["x-b3-traceid"], TRACE);
     assert_eq!(seen["x-b3-sampled"], "1");
-    assert_nothing_leaked(&other_seen.lock().unwrap()[0]);
+    assert_nothing_leaked(&denied);
 }
 
 /// With Sentry on too, `SentryPrecedence::SentryTraceFirst` puts a valid
@@ -356,7 +349,7 @@ async fn sentry_first_with_b3_and_datadog() {
 #[tokio::test]
 async fn precedence_and_malformed_input() {
     let _otel = otel::install();
-    let api = setup(B3Encoding::Multi).await.api;
+    let setup = setup(B3Encoding::Multi).await;
     let traceparent = format!("00-{TRACE}-{SPAN}-01");
     let b3 = format!("{TRACE}-{SPAN}-1");
     let b3_upper = format!("{}-{SPAN}-1", TRACE.to_uppercase());
@@ -426,7 +419,7 @@ async fn precedence_and_malformed_input() {
         (vec![datadog[0]], "NewTrace(Missing)"),
     ];
     for (headers, expected) in rows {
-        let reply = http_support::send(Method::GET, &format!("http://{api}/api"), &headers).await;
+        let reply = setup.call(&headers).await;
         assert!(reply.status.is_success(), "{headers:?}: {reply:?}");
         assert_eq!(reply.body, expected, "{headers:?}");
     }
