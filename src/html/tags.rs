@@ -67,10 +67,8 @@ impl TraceMetaTags {
     /// ```
     #[must_use]
     pub fn with_datadog(mut self, rendered_at: std::time::SystemTime) -> Self {
-        let low = self.traceparent.trace_id().to_bytes();
-        let low = u64::from_be_bytes([
-            low[8], low[9], low[10], low[11], low[12], low[13], low[14], low[15],
-        ]);
+        // The low 64 bits.
+        let low = u128::from_be_bytes(self.traceparent.trace_id().to_bytes()) as u64;
         let ms = rendered_at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());

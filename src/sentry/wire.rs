@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use http::{HeaderMap, HeaderValue};
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceId};
 
 use crate::wire::headers::SENTRY_TRACE;
 use crate::wire::hex;
@@ -171,17 +171,8 @@ impl SentryTrace {
     /// ```
     #[must_use]
     pub fn span_context(&self, deferred_sampled: bool) -> SpanContext {
-        let flags = match self.sampled.unwrap_or(deferred_sampled) {
-            true => TraceFlags::SAMPLED,
-            false => TraceFlags::default(),
-        };
-        SpanContext::new(
-            self.trace_id(),
-            self.span_id(),
-            flags,
-            true,
-            TraceState::NONE,
-        )
+        let sampled = self.sampled.unwrap_or(deferred_sampled);
+        crate::formats::remote_span_context(self.trace_id, self.span_id, sampled)
     }
 
     /// Encodes into a stack buffer; the value is the first `len` bytes.
